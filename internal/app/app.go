@@ -1,0 +1,303 @@
+// Package app is the only package that imports every module: it reads the
+// configuration, opens the database, builds the core services and the
+// modules, and mounts their routes.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"mizogov/internal/audit"
+	"mizogov/internal/auth"
+	"mizogov/internal/config"
+	"mizogov/internal/db"
+	"mizogov/internal/geo"
+	"mizogov/internal/i18n"
+	"mizogov/internal/jobs"
+	"mizogov/internal/notify"
+	"mizogov/internal/ratelimit"
+	"mizogov/internal/web"
+)
+
+// Version is set at build time with -ldflags "-X mizogov/internal/app.Version=…".
+var Version = "dev"
+
+// App is a running mizogov.
+type App struct {
+	Cfg      config.Config
+	DB       *db.DB
+	Log      *slog.Logger
+	Cat      *i18n.Catalog
+	Render   *web.Renderer
+	Web      *web.Server
+	Jobs     *jobs.Jobs
+	Audit    *audit.Log
+	Notify   *notify.Service
+	Auth     *auth.Service
+	Geo      *geo.Store
+	Limits   *ratelimit.Limiter
+	Registry *prometheus.Registry
+	Now      func() time.Time
+
+	tiles    []web.Tile // citizen services on the home page
+	draining atomic.Bool
+}
+
+// Options change how an App is built (mostly for tests).
+type Options struct {
+	Log     *slog.Logger
+	Migrate bool          // apply pending migrations before checking the schema
+	SMS     notify.Sender // replaces the configured SMS channel
+	Email   notify.Sender // replaces the configured email channel
+	Now     func() time.Time
+	// JobPoll overrides how often idle job workers poll (tests use a short one).
+	JobPoll time.Duration
+}
+
+// Open builds the whole platform on the configured database.
+func Open(ctx context.Context, cfg config.Config, o Options) (*App, error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	opts := db.Options{Path: cfg.SQLitePath()}
+	if cfg.IsPostgres() {
+		opts = db.Options{URL: cfg.DB}
+	}
+	d, err := db.Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Cfg: cfg, DB: d, Log: log, Now: now}
+	if err := a.build(ctx, o); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Migrate applies the platform's and the job queue's migrations.
+func Migrate(ctx context.Context, d *db.DB) (int, error) {
+	n, err := d.Migrate(ctx)
+	if err != nil {
+		return n, err
+	}
+	return n, jobs.Migrate(ctx, d)
+}
+
+func (a *App) build(ctx context.Context, o Options) error {
+	if o.Migrate {
+		n, err := Migrate(ctx, a.DB)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			a.Log.Info("applied migrations", "count", n)
+		}
+	}
+	if err := a.DB.CheckVersion(ctx); err != nil {
+		return err
+	}
+	cat, err := i18n.New(i18n.Core())
+	if err != nil {
+		return err
+	}
+	a.Cat = cat
+	if a.Render, err = web.NewRenderer(cat, a.Cfg.Demo); err != nil {
+		return err
+	}
+	for prefix, fsys := range map[string]fs.FS{"auth": auth.Templates(), "audit": audit.Templates(), "app": appTemplates()} {
+		if err := a.Render.Add(prefix, fsys); err != nil {
+			return err
+		}
+	}
+	a.Registry = prometheus.NewRegistry()
+	a.Audit = &audit.Log{Now: a.Now}
+	a.Limits = &ratelimit.Limiter{DB: a.DB, Now: a.Now}
+	a.Jobs = jobs.New(a.DB, a.Log)
+	if o.JobPoll > 0 {
+		a.Jobs.PollInterval = o.JobPoll
+	}
+	a.Geo = &geo.Store{DB: a.DB, Audit: a.Audit}
+	if err := a.buildNotify(o); err != nil {
+		return err
+	}
+	keys, err := auth.LoadKeys(ctx, a.DB, a.Cfg.SecretKey)
+	if err != nil {
+		return err
+	}
+	policy := auth.NewPolicy()
+	a.Auth = &auth.Service{Store: &auth.Store{DB: a.DB}, Geo: a.Geo, DB: a.DB, Audit: a.Audit, Notify: a.Notify, Limits: a.Limits,
+		Policy: policy, Keys: keys, Render: a.Render, Log: a.Log, Now: a.Now, Demo: a.Cfg.Demo,
+		SessionIdle: a.Cfg.SessionIdle, SessionMax: a.Cfg.SessionMax}
+	a.Auth.StaffTiles = []web.Tile{
+		{Key: "admin.title", Desc: "admin.tile", Href: "/admin", Perm: auth.PermAdmin},
+		{Key: "audit.title", Desc: "audit.tile", Href: "/audit", Perm: auth.PermAuditRead},
+	}
+	jobs.Register(a.Jobs, &cleanupWorker{a: a})
+	a.Jobs.Every(time.Hour, cleanupArgs{})
+
+	a.Web = &web.Server{Cat: cat, Render: a.Render, Log: a.Log, Metrics: web.NewMetrics(a.Registry),
+		Auth: a.Auth.Authenticator, TrustProxy: a.Cfg.TrustProxy, Secure: a.Cfg.Secure()}
+	a.Web.Mount(a.Auth.Routes()...)
+	a.Web.Mount((&audit.Pages{DB: a.DB, Render: a.Render}).Routes()...)
+	a.Web.Mount(a.routes()...)
+	a.Web.MountHandler("GET /static/", a.Render.StaticHandler())
+	a.Web.MountHandler("GET /metrics", a.metricsHandler())
+	a.registerMetrics()
+	return nil
+}
+
+func (a *App) buildNotify(o Options) error {
+	dlt, err := notify.ParseDLT(a.Cfg.Notify.SMSTemplates)
+	if err != nil {
+		return err
+	}
+	ts := notify.NewTemplates(dlt)
+	if err := ts.Add(auth.NotifyTemplates()); err != nil {
+		return err
+	}
+	console := notify.Console{Log: a.Log}
+	var sms, email notify.Sender = console, console
+	n := a.Cfg.Notify
+	if n.SMS == "http" {
+		sms = notify.HTTPSMS{URL: n.SMSURL, Method: n.SMSMethod, Body: n.SMSBody, Sender: n.SMSSender, AuthHeader: n.SMSAuthHeader}
+	}
+	if n.Email == "smtp" {
+		email = notify.SMTP{Addr: n.SMTPAddr, User: n.SMTPUser, Password: n.SMTPPassword, From: n.SMTPFrom}
+	}
+	if o.SMS != nil {
+		sms = o.SMS
+	}
+	if o.Email != nil {
+		email = o.Email
+	}
+	a.Notify = &notify.Service{DB: a.DB, Jobs: a.Jobs, Log: a.Log, SMS: sms, Email: email, Templates: ts, Now: a.Now}
+	a.Notify.Register()
+	return nil
+}
+
+// Handler is the complete HTTP handler.
+func (a *App) Handler() http.Handler { return a.Web.Handler() }
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Serve listens on the configured address until ctx ends, then shuts down
+// gracefully: it reports not-ready, finishes requests in flight, stops the
+// job workers and closes the database.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if err := a.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		a.Jobs.Stop(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	a.draining.Store(true)
+	err := web.Shutdown(srv, a.Cfg.ShutdownWait)
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(err, a.Jobs.Stop(stopCtx))
+}
+
+// metricsHandler serves Prometheus metrics to loopback clients only.
+func (a *App) metricsHandler() http.Handler {
+	h := promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() || r.Header.Get("X-Forwarded-For") != "" {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (a *App) registerMetrics() {
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for name, pool := range a.DB.Pools() {
+		a.Registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
+	}
+	a.Registry.MustRegister(&countCollector{
+		desc: prometheus.NewDesc("mizogov_jobs", "Background jobs by state.", []string{"state"}, nil),
+		read: a.Jobs.Counts,
+	}, &countCollector{
+		desc: prometheus.NewDesc("mizogov_notifications", "Outbox messages by status.", []string{"status"}, nil),
+		read: a.Notify.Counts,
+	})
+}
+
+// countCollector reads counts from the database at scrape time.
+type countCollector struct {
+	desc *prometheus.Desc
+	read func(context.Context) (map[string]int64, error)
+}
+
+func (c *countCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *countCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.read(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for k, v := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(v), k)
+	}
+}
+
+// ready reports whether this node should receive traffic.
+func (a *App) ready(ctx context.Context) error {
+	if a.draining.Load() {
+		return errors.New("shutting down")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := a.DB.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return a.DB.CheckVersion(ctx)
+}
+
+func DescribeDB(cfg config.Config) string {
+	if cfg.IsPostgres() {
+		u := cfg.DB
+		if at := strings.LastIndex(u, "@"); at > 0 {
+			u = "postgres://…" + u[at:]
+		}
+		return u
+	}
+	return "SQLite " + cfg.SQLitePath()
+}

@@ -1,0 +1,222 @@
+// Package notify sends SMS and email. A message is first written to the
+// outbox in the same transaction as the event that causes it, with a job to
+// deliver it; the job renders the template for the channel and language and
+// hands it to the channel, retrying with backoff until it succeeds or gives up.
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"mizogov/internal/db"
+	"mizogov/internal/jobs"
+)
+
+// Channels.
+const (
+	SMS   = "sms"
+	Email = "email"
+)
+
+// Message is a notification to one recipient.
+type Message struct {
+	Channel   string // SMS or Email
+	To        string // E.164 phone number or email address
+	Template  string // template key, e.g. "auth.otp"
+	Lang      string // en or lus
+	Data      map[string]string
+	SubjectID int64 // the person it is about, if known
+	Sensitive bool  // scrub Data once delivered (one-time codes)
+}
+
+// Rendered is a message ready for a channel.
+type Rendered struct {
+	Channel    string
+	To         string
+	Subject    string // email only
+	Body       string
+	Template   string
+	TemplateID string // SMS: the DLT template id registered for Template
+}
+
+// Sender delivers rendered messages on one channel.
+type Sender interface {
+	Send(ctx context.Context, m Rendered) error
+}
+
+// Permanent marks a delivery error that retrying cannot fix.
+type Permanent struct{ Err error }
+
+func (p Permanent) Error() string { return "permanent: " + p.Err.Error() }
+func (p Permanent) Unwrap() error { return p.Err }
+
+// Service queues and delivers notifications.
+type Service struct {
+	DB          *db.DB
+	Jobs        *jobs.Jobs
+	Log         *slog.Logger
+	SMS         Sender
+	Email       Sender
+	Templates   *Templates
+	MaxAttempts int
+	Now         func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Register adds the delivery worker to the job registry.
+func (s *Service) Register() {
+	jobs.Register(s.Jobs, &deliverWorker{s: s})
+}
+
+// Enqueue writes m to the outbox and queues its delivery, inside tx.
+func (s *Service) Enqueue(ctx context.Context, tx *sql.Tx, m Message) (int64, error) {
+	if m.Channel != SMS && m.Channel != Email {
+		return 0, fmt.Errorf("notify: unknown channel %q", m.Channel)
+	}
+	if !s.Templates.Has(m.Template, m.Channel, m.Lang) {
+		return 0, fmt.Errorf("notify: no %s template %q in %q", m.Channel, m.Template, m.Lang)
+	}
+	data, err := json.Marshal(m.Data)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO outbox (channel, recipient, template, lang, data, subject_id, sensitive, status, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING id`,
+		m.Channel, m.To, m.Template, m.Lang, string(data), nullID(m.SubjectID), m.Sensitive, db.Time(s.now())).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	maxAttempts := s.MaxAttempts
+	if maxAttempts == 0 {
+		maxAttempts = 10
+	}
+	if err := s.Jobs.Insert(ctx, tx, deliverArgs{OutboxID: id}, &river.InsertOpts{MaxAttempts: maxAttempts}); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+type deliverArgs struct {
+	OutboxID int64 `json:"outbox_id"`
+}
+
+func (deliverArgs) Kind() string { return "notify_deliver" }
+
+type deliverWorker struct {
+	river.WorkerDefaults[deliverArgs]
+	s *Service
+}
+
+// Work delivers one outbox message.
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	s := w.s
+	var m Message
+	var status, data string
+	err := s.DB.R().QueryRowContext(ctx, `SELECT channel, recipient, template, lang, data, sensitive, status FROM outbox WHERE id = $1`,
+		job.Args.OutboxID).Scan(&m.Channel, &m.To, &m.Template, &m.Lang, &data, &m.Sensitive, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return river.JobCancel(fmt.Errorf("outbox %d is gone", job.Args.OutboxID))
+	}
+	if err != nil {
+		return err
+	}
+	if status != "pending" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(data), &m.Data); err != nil {
+		return s.finish(ctx, job.Args.OutboxID, "failed", err.Error(), false)
+	}
+	r, err := s.Templates.Render(m)
+	if err != nil {
+		return s.finish(ctx, job.Args.OutboxID, "failed", err.Error(), false)
+	}
+	sender := s.SMS
+	if m.Channel == Email {
+		sender = s.Email
+	}
+	sendErr := sender.Send(ctx, r)
+	if sendErr == nil {
+		return s.finish(ctx, job.Args.OutboxID, "sent", "", m.Sensitive)
+	}
+	var perm Permanent
+	if errors.As(sendErr, &perm) || job.Attempt >= job.MaxAttempts {
+		s.Log.Error("notification failed", "outbox", job.Args.OutboxID, "channel", m.Channel, "template", m.Template, "err", sendErr)
+		if err := s.finish(ctx, job.Args.OutboxID, "failed", sendErr.Error(), m.Sensitive); err != nil {
+			return err
+		}
+		return river.JobCancel(sendErr)
+	}
+	_, _ = s.DB.W().ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`,
+		job.Args.OutboxID, truncate(sendErr.Error(), 500))
+	return sendErr
+}
+
+func (s *Service) finish(ctx context.Context, id int64, status, lastErr string, scrub bool) error {
+	q := `UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, sent_at = $4 WHERE id = $1`
+	if scrub {
+		q = `UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, sent_at = $4, data = '{}' WHERE id = $1`
+	}
+	var sentAt any
+	if status == "sent" {
+		sentAt = db.Time(s.now())
+	}
+	_, err := s.DB.W().ExecContext(ctx, q, id, status, truncate(lastErr, 500), sentAt)
+	return err
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// Counts reports outbox messages by status.
+func (s *Service) Counts(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{"pending": 0, "sent": 0, "failed": 0}
+	rows, err := s.DB.R().QueryContext(ctx, `SELECT status, COUNT(*) FROM outbox GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// Console prints messages to the log instead of sending them: the default,
+// so that a tester can read one-time codes from the server's output.
+type Console struct{ Log *slog.Logger }
+
+// Send logs the message.
+func (c Console) Send(ctx context.Context, m Rendered) error {
+	c.Log.Info("notification (console channel)", "channel", m.Channel, "to", m.To, "subject", m.Subject, "body", m.Body)
+	return nil
+}
