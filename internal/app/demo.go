@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -93,7 +92,7 @@ func (a *App) SeedDemo(ctx context.Context) error {
 			return fmt.Errorf("demo user %s: %w", u.Username, err)
 		}
 	}
-	return a.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return a.DB.Tx(ctx, func(tx *db.Tx) error {
 		id, err := a.Auth.Store.CreatePerson(ctx, tx, auth.Person{Name: "Lalremsiami", Phone: DemoCitizenPhone, Lang: "lus"}, a.Now())
 		if err != nil {
 			return err

@@ -13,8 +13,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"mizogov/internal/db"
@@ -120,7 +122,7 @@ func (l *Log) Append(ctx context.Context, tx Querier, ev Event) (Entry, error) {
 
 // Read records that someone looked at personal data, in a transaction of its own.
 func (l *Log) Read(ctx context.Context, d *db.DB, ev Event) error {
-	return d.Tx(ctx, func(tx *sql.Tx) error {
+	return d.Tx(ctx, func(tx *db.Tx) error {
 		_, err := l.Append(ctx, tx, ev)
 		return err
 	})
@@ -186,44 +188,115 @@ func (e *VerifyError) Error() string {
 
 // Verify walks the whole chain. It returns the number of entries checked and
 // a *VerifyError for the first edited, missing, inserted or reordered entry.
+// The log is read in ranges, one per CPU, checked side by side, and the
+// ranges' ends are then checked against each other.
 func Verify(ctx context.Context, d *db.DB) (int64, error) {
-	rows, err := d.R().QueryContext(ctx, `SELECT id, at, actor_id, actor, action, object_type, object_id,
-		subject_id, summary, request_id, ip, prev_hash, hash FROM audit_log ORDER BY id`)
-	if err != nil {
+	return verifyIn(ctx, d, runtime.NumCPU(), 1000)
+}
+
+// verifyParts splits the chain into exactly parts ranges (for tests).
+func verifyParts(ctx context.Context, d *db.DB, parts int) (int64, error) {
+	return verifyIn(ctx, d, parts, 1)
+}
+
+func verifyIn(ctx context.Context, d *db.DB, cpus int, minRange int64) (int64, error) {
+	var last sql.NullInt64
+	if err := d.R().QueryRowContext(ctx, `SELECT MAX(id) FROM audit_log`).Scan(&last); err != nil {
 		return 0, err
-	}
-	defer rows.Close()
-	var n, want int64 = 0, 1
-	prev := ""
-	for rows.Next() {
-		e, err := scan(rows)
-		if err != nil {
-			return n, err
-		}
-		switch {
-		case e.ID != want:
-			return n, &VerifyError{ID: want, Reason: fmt.Sprintf("missing (the next entry is %d)", e.ID)}
-		case e.PrevHash != prev:
-			return n, &VerifyError{ID: e.ID, Reason: "does not follow the entry before it (deleted, inserted or reordered)"}
-		case Hash(e) != e.Hash:
-			return n, &VerifyError{ID: e.ID, Reason: "was changed after it was written"}
-		}
-		prev = e.Hash
-		want++
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return n, err
 	}
 	var seq int64
 	var head string
 	if err := d.R().QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &head); err != nil {
-		return n, err
+		return 0, err
+	}
+	top := max(last.Int64, seq)
+	parts := int64(cpus)
+	if top < minRange*parts {
+		parts = max(1, top/minRange)
+	}
+	size := (top + parts - 1) / parts
+	results := make([]rangeResult, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := i*size, min((i+1)*size, top)
+			results[i] = verifyRange(ctx, d, lo, hi)
+			if results[i].n == 0 && results[i].err == nil && lo < hi {
+				results[i].err = &VerifyError{ID: lo + 1, Reason: "missing"}
+			}
+		}()
+	}
+	wg.Wait()
+	var n int64
+	prev := ""
+	for _, r := range results {
+		if r.err != nil {
+			return n + r.n, r.err
+		}
+		if r.n > 0 && r.firstPrev != prev {
+			return n, &VerifyError{ID: r.firstID, Reason: "does not follow the entry before it (deleted, inserted or reordered)"}
+		}
+		if r.n > 0 {
+			prev = r.lastHash
+		}
+		n += r.n
 	}
 	if seq != n || head != prev {
 		return n, &VerifyError{ID: n + 1, Reason: fmt.Sprintf("missing: the log should end at entry %d", seq)}
 	}
 	return n, nil
+}
+
+type rangeResult struct {
+	n         int64
+	firstID   int64
+	firstPrev string
+	lastHash  string
+	err       error
+}
+
+// verifyRange checks entries lo < id <= hi: consecutive ids, each hash
+// right, each linked to the one before (within the range).
+func verifyRange(ctx context.Context, d *db.DB, lo, hi int64) rangeResult {
+	var r rangeResult
+	rows, err := d.R().QueryContext(ctx, `SELECT id, at, actor_id, actor, action, object_type, object_id,
+		subject_id, summary, request_id, ip, prev_hash, hash FROM audit_log WHERE id > $1 AND id <= $2 ORDER BY id`, lo, hi)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	defer rows.Close()
+	want := lo + 1
+	prev := ""
+	for rows.Next() {
+		e, err := scan(rows)
+		if err != nil {
+			r.err = err
+			return r
+		}
+		switch {
+		case e.ID != want:
+			r.err = &VerifyError{ID: want, Reason: fmt.Sprintf("missing (the next entry is %d)", e.ID)}
+			return r
+		case r.n > 0 && e.PrevHash != prev:
+			r.err = &VerifyError{ID: e.ID, Reason: "does not follow the entry before it (deleted, inserted or reordered)"}
+			return r
+		case Hash(e) != e.Hash:
+			r.err = &VerifyError{ID: e.ID, Reason: "was changed after it was written"}
+			return r
+		}
+		if r.n == 0 {
+			r.firstID, r.firstPrev = e.ID, e.PrevHash
+		}
+		prev = e.Hash
+		want++
+		r.n++
+	}
+	r.lastHash = prev
+	r.err = rows.Err()
+	return r
 }
 
 // Head returns the newest entry number and hash. Recording it somewhere the

@@ -2,12 +2,12 @@ package audit_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"mizogov/internal/audit"
 	"mizogov/internal/db"
@@ -18,7 +18,7 @@ func appendN(t testing.TB, d *db.DB, l *audit.Log, n int) {
 	t.Helper()
 	ctx := context.Background()
 	for i := range n {
-		err := d.Tx(ctx, func(tx *sql.Tx) error {
+		err := d.Tx(ctx, func(tx *db.Tx) error {
 			_, err := l.Append(ctx, tx, audit.Event{Action: "test.write", ObjectType: "thing", ObjectID: fmt.Sprint(i),
 				SubjectID: int64(i%3 + 1), Summary: map[string]any{"n": i}, Actor: &audit.Actor{ID: 7, Label: "tester"}})
 			return err
@@ -50,7 +50,7 @@ func TestConcurrentAppendsKeepOneChain(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range 10 {
-					err := d.Tx(ctx, func(tx *sql.Tx) error {
+					err := d.Tx(ctx, func(tx *db.Tx) error {
 						_, err := l.Append(ctx, tx, audit.Event{Action: "test.write", ObjectType: "w", ObjectID: fmt.Sprint(w, i), Actor: audit.System("t")})
 						return err
 					})
@@ -72,7 +72,7 @@ func TestRolledBackChangeLeavesNoEntry(t *testing.T) {
 		l := &audit.Log{}
 		ctx := context.Background()
 		appendN(t, d, l, 2)
-		err := d.Tx(ctx, func(tx *sql.Tx) error {
+		err := d.Tx(ctx, func(tx *db.Tx) error {
 			if _, err := l.Append(ctx, tx, audit.Event{Action: "x", ObjectType: "y", Actor: audit.System("t")}); err != nil {
 				return err
 			}
@@ -195,9 +195,78 @@ func BenchmarkAppend(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		err := d.Tx(ctx, func(tx *sql.Tx) error {
+		err := d.Tx(ctx, func(tx *db.Tx) error {
 			_, err := l.Append(ctx, tx, audit.Event{Action: "bench.write", ObjectType: "thing", ObjectID: "1", Summary: "x", Actor: audit.System("bench")})
 			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerify1M times audit.Verify over a chain of 1,000,000 entries
+// (built once, outside the timer, with the same hash function).
+func BenchmarkVerify1M(b *testing.B) {
+	d := dbtest.SQLite(b)
+	ctx := context.Background()
+	const total = 1_000_000
+	prev := ""
+	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	for start := 1; start <= total; start += 20_000 {
+		err := d.Tx(ctx, func(tx *db.Tx) error {
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor, action, object_type, object_id, subject_id,
+				summary, request_id, ip, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for id := start; id < start+20_000 && id <= total; id++ {
+				e := audit.Entry{ID: int64(id), At: at.Add(time.Duration(id) * time.Millisecond), ActorID: int64(id%50 + 1), Actor: "officer",
+					Action: "grievance.assign", ObjectType: "grievance", ObjectID: fmt.Sprint(id / 3), SubjectID: int64(id%1000 + 1),
+					Summary: `{"to":"field officer","note":"site visit on Monday"}`, RequestID: "req", IP: "10.0.0.1", PrevHash: prev}
+				e.Hash = audit.Hash(e)
+				prev = e.Hash
+				if _, err := stmt.ExecContext(ctx, e.ID, e.At, e.ActorID, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.SubjectID,
+					e.Summary, e.RequestID, e.IP, e.PrevHash, e.Hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := d.W().Exec(`UPDATE audit_head SET seq = $1, hash = $2`, total, prev); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n, err := audit.Verify(ctx, d)
+		if err != nil || n != total {
+			b.Fatalf("Verify = %d, %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(total), "entries")
+}
+
+// BenchmarkAppendInTx is the added cost of one entry inside a transaction
+// that is committing anyway (what a service's change pays).
+func BenchmarkAppendInTx(b *testing.B) {
+	d := dbtest.SQLite(b)
+	l := &audit.Log{}
+	ctx := context.Background()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		err := d.Tx(ctx, func(tx *db.Tx) error {
+			for i := 0; i < 1000 && done < b.N; i++ {
+				if _, err := l.Append(ctx, tx, audit.Event{Action: "bench.write", ObjectType: "thing", ObjectID: "1", Summary: "x", Actor: audit.System("bench")}); err != nil {
+					return err
+				}
+				done++
+			}
+			return nil
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -88,12 +88,10 @@ func (s *Service) validateGrant(ctx context.Context, q db.Querier, f *web.Fields
 	}
 }
 
-// CreateStaff creates an officer with one grant and returns the generated
-// password and TOTP secret.
-func (s *Service) CreateStaff(ctx context.Context, actor *Principal, in NewStaff) (Credentials, error) {
+// ValidateStaff normalises in and collects what is wrong with it into f.
+func (s *Service) ValidateStaff(ctx context.Context, in *NewStaff, f *web.Fields) {
 	in.Username = strings.ToLower(strings.TrimSpace(in.Username))
 	in.Name = strings.Join(strings.Fields(in.Name), " ")
-	f := &web.Fields{}
 	if !usernameRE.MatchString(in.Username) {
 		f.Add("username", "admin.username_invalid")
 	}
@@ -115,6 +113,13 @@ func (s *Service) CreateStaff(ctx context.Context, actor *Principal, in NewStaff
 		in.Email = e
 	}
 	s.validateGrant(ctx, s.DB.R(), f, in.Role, in.DepartmentID, in.DistrictID)
+}
+
+// CreateStaff creates an officer with one grant and returns the generated
+// password and TOTP secret.
+func (s *Service) CreateStaff(ctx context.Context, actor *Principal, in NewStaff) (Credentials, error) {
+	f := &web.Fields{}
+	s.ValidateStaff(ctx, &in, f)
 	if err := f.Err(); err != nil {
 		return Credentials{}, err
 	}
@@ -134,7 +139,7 @@ func (s *Service) CreateStaff(ctx context.Context, actor *Principal, in NewStaff
 		return Credentials{}, err
 	}
 	now := s.now()
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *db.Tx) error {
 		var taken int
 		tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM staff_accounts WHERE username = $1`, in.Username).Scan(&taken)
 		if taken > 0 {
@@ -181,7 +186,7 @@ func actorOf(ctx context.Context, actor *Principal) *audit.Actor {
 	return audit.ActorOf(ctx)
 }
 
-func (s *Service) insertGrant(ctx context.Context, tx *sql.Tx, actor *Principal, person int64, role string, dept, district int64) error {
+func (s *Service) insertGrant(ctx context.Context, tx *db.Tx, actor *Principal, person int64, role string, dept, district int64) error {
 	var by any
 	if actor != nil {
 		by = actor.ID
@@ -212,7 +217,7 @@ func (s *Service) AddGrant(ctx context.Context, actor *Principal, person int64, 
 	if !s.mayGrant(actor, role, dept, district) {
 		return web.Forbidden()
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx *db.Tx) error {
 		if err := s.requireStaff(ctx, tx, person); err != nil {
 			return err
 		}
@@ -236,7 +241,7 @@ func (s *Service) requireStaff(ctx context.Context, q db.Querier, person int64) 
 
 // RemoveGrant takes a grant away.
 func (s *Service) RemoveGrant(ctx context.Context, actor *Principal, person, grantID int64) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx *db.Tx) error {
 		var g Grant
 		err := tx.QueryRowContext(ctx, `SELECT role, COALESCE(department_id, 0), COALESCE(district_id, 0) FROM grants WHERE id = $1 AND person_id = $2`,
 			grantID, person).Scan(&g.Role, &g.DepartmentID, &g.DistrictID)
@@ -260,8 +265,8 @@ func (s *Service) RemoveGrant(ctx context.Context, actor *Principal, person, gra
 }
 
 // manage runs fn for an officer the actor may administer, and audits it.
-func (s *Service) manage(ctx context.Context, actor *Principal, person int64, action string, fn func(tx *sql.Tx, username string) (any, error)) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+func (s *Service) manage(ctx context.Context, actor *Principal, person int64, action string, fn func(tx *db.Tx, username string) (any, error)) error {
+	return s.DB.Tx(ctx, func(tx *db.Tx) error {
 		var username string
 		err := tx.QueryRowContext(ctx, `SELECT username FROM staff_accounts WHERE person_id = $1`, person).Scan(&username)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -293,7 +298,7 @@ func (s *Service) SetDisabled(ctx context.Context, actor *Principal, person int6
 	if disabled {
 		action = "account.disable"
 	}
-	return s.manage(ctx, actor, person, action, func(tx *sql.Tx, _ string) (any, error) {
+	return s.manage(ctx, actor, person, action, func(tx *db.Tx, _ string) (any, error) {
 		var at any
 		if disabled {
 			at = db.Time(s.now())
@@ -309,7 +314,7 @@ func (s *Service) SetDisabled(ctx context.Context, actor *Principal, person int6
 // ResetPassword gives an officer a new generated password and ends their sessions.
 func (s *Service) ResetPassword(ctx context.Context, actor *Principal, person int64) (Credentials, error) {
 	cred := Credentials{PersonID: person, Password: GeneratePassword()}
-	err := s.manage(ctx, actor, person, "account.password_reset", func(tx *sql.Tx, username string) (any, error) {
+	err := s.manage(ctx, actor, person, "account.password_reset", func(tx *db.Tx, username string) (any, error) {
 		cred.Username = username
 		if _, err := s.revokeAll(ctx, tx, person); err != nil {
 			return nil, err
@@ -328,7 +333,7 @@ func (s *Service) ResetTOTP(ctx context.Context, actor *Principal, person int64)
 	if err != nil {
 		return cred, err
 	}
-	err = s.manage(ctx, actor, person, "account.totp_reset", func(tx *sql.Tx, username string) (any, error) {
+	err = s.manage(ctx, actor, person, "account.totp_reset", func(tx *db.Tx, username string) (any, error) {
 		cred.Username = username
 		cred.TOTPURI = TOTPURI(username, cred.TOTPSecret)
 		if _, err := s.revokeAll(ctx, tx, person); err != nil {
@@ -342,7 +347,7 @@ func (s *Service) ResetTOTP(ctx context.Context, actor *Principal, person int64)
 
 // Unlock lifts a lock after repeated failed sign-ins.
 func (s *Service) Unlock(ctx context.Context, actor *Principal, person int64) error {
-	return s.manage(ctx, actor, person, "account.unlock", func(tx *sql.Tx, _ string) (any, error) {
+	return s.manage(ctx, actor, person, "account.unlock", func(tx *db.Tx, _ string) (any, error) {
 		_, err := tx.ExecContext(ctx, `UPDATE staff_accounts SET failed_logins = 0, locked_until = NULL WHERE person_id = $1`, person)
 		return nil, err
 	})
@@ -350,7 +355,7 @@ func (s *Service) Unlock(ctx context.Context, actor *Principal, person int64) er
 
 // RevokeSessions signs an officer out everywhere.
 func (s *Service) RevokeSessions(ctx context.Context, actor *Principal, person int64) error {
-	return s.manage(ctx, actor, person, "auth.signout_everywhere", func(tx *sql.Tx, _ string) (any, error) {
+	return s.manage(ctx, actor, person, "auth.signout_everywhere", func(tx *db.Tx, _ string) (any, error) {
 		n, err := s.revokeAll(ctx, tx, person)
 		return map[string]int64{"sessions": n}, err
 	})
@@ -380,7 +385,7 @@ func (s *Service) SaveDepartment(ctx context.Context, actor *Principal, d Depart
 	if actor != nil && !actor.CanIn(PermAdmin, 0, 0) {
 		return 0, web.Forbidden()
 	}
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
 		action := "department.update"
 		if d.ID == 0 {
 			action = "department.create"

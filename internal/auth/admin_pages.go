@@ -175,6 +175,8 @@ func (s *Service) adminOfficerCreate(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if !f.Errors.Empty() {
+		s.ValidateStaff(r.Context(), &in, f.Errors)
+		d.Form.Errors = f.Errors
 		return s.Render.Page(w, r, http.StatusUnprocessableEntity, "auth/admin_officer_new.html", d)
 	}
 	cred, err := s.CreateStaff(r.Context(), PrincipalOf(r), in)

@@ -44,7 +44,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, name string, scopes []string
 	prefix := strings.ToLower(randomToken(6))
 	prefix = strings.NewReplacer("-", "a", "_", "b").Replace(prefix)
 	key := "mzk_" + prefix + "_" + randomToken(32)
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO api_keys (name, prefix, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 			name, prefix, sha256Hex(key), strings.Join(scopes, " "), db.Time(s.now())).Scan(&id)

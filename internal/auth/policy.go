@@ -155,3 +155,9 @@ func (p *Principal) Scopes(perm string) []Scope {
 	}
 	return out
 }
+
+// TestPrincipal builds a staff principal from a person and grants, for
+// callers outside an HTTP request (tests, tools).
+func (s *Service) TestPrincipal(p Person, grants []Grant) *Principal {
+	return &Principal{ID: p.ID, Name: p.Name, Username: p.Username, Staff: true, Grants: grants, policy: s.Policy}
+}

@@ -9,7 +9,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/binary"
@@ -47,7 +46,7 @@ func LoadKeys(ctx context.Context, d *db.DB, override string) (Keys, error) {
 		fresh := make([]byte, 32)
 		rand.Read(fresh)
 		var stored string
-		err := d.Tx(ctx, func(tx *sql.Tx) error {
+		err := d.Tx(ctx, func(tx *db.Tx) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('master_key', $1) ON CONFLICT (key) DO NOTHING`,
 				hex.EncodeToString(fresh)); err != nil {
 				return err

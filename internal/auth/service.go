@@ -112,7 +112,7 @@ func (s *Service) SendOTP(ctx context.Context, raw, lang string) (OTPSent, error
 	}
 	code := randomDigits(6)
 	now := s.now()
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
 		// A new code replaces any earlier one.
 		if _, err := tx.ExecContext(ctx, `UPDATE otps SET expires_at = $2 WHERE target = $1 AND used_at IS NULL AND expires_at > $2`,
 			c.Value, db.Time(now)); err != nil {
@@ -168,7 +168,7 @@ func (s *Service) VerifyOTP(ctx context.Context, raw, code, kind string) (Signed
 	var out SignedIn
 	var triesLeft int
 	wrongCode := false
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
 		var id int64
 		var hash string
 		err := tx.QueryRowContext(ctx, `SELECT id, code_hash FROM otps WHERE target = $1 AND used_at IS NULL AND expires_at > $2
@@ -251,7 +251,7 @@ func (s *Service) wrongCode(left int) error {
 }
 
 // openSession creates a session for p inside tx and records the sign-in.
-func (s *Service) openSession(ctx context.Context, tx *sql.Tx, p Person, staff bool, kind string, now time.Time) (SignedIn, error) {
+func (s *Service) openSession(ctx context.Context, tx *db.Tx, p Person, staff bool, kind string, now time.Time) (SignedIn, error) {
 	ri := web.Info(ctx)
 	token := randomToken(32)
 	life := s.SessionMax
@@ -374,7 +374,7 @@ func (s *Service) StaffLogin(ctx context.Context, username, password, code, kind
 	}
 	var out SignedIn
 	loginFailed := false
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *db.Tx) error {
 		actor := &audit.Actor{ID: a.PersonID, Label: a.Username, RequestID: ri.ID, IP: ri.IP}
 		if !ok {
 			failed := a.FailedLogins + 1
@@ -443,7 +443,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 // SignOut revokes one session.
 func (s *Service) SignOut(ctx context.Context, p *Principal) error {
 	now := s.now()
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx *db.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, p.SessionID, db.Time(now)); err != nil {
 			return err
 		}
@@ -455,7 +455,7 @@ func (s *Service) SignOut(ctx context.Context, p *Principal) error {
 // SignOutEverywhere revokes every session of a person.
 func (s *Service) SignOutEverywhere(ctx context.Context, personID int64) (int64, error) {
 	var n int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
 		var err error
 		n, err = s.revokeAll(ctx, tx, personID)
 		if err != nil {
@@ -468,7 +468,7 @@ func (s *Service) SignOutEverywhere(ctx context.Context, personID int64) (int64,
 	return n, err
 }
 
-func (s *Service) revokeAll(ctx context.Context, tx *sql.Tx, personID int64) (int64, error) {
+func (s *Service) revokeAll(ctx context.Context, tx *db.Tx, personID int64) (int64, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL`, personID, db.Time(s.now()))
 	if err != nil {
 		return 0, err
@@ -489,7 +489,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, name, lang st
 	if err := f.Err(); err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx *db.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE people SET name = $2, lang = $3 WHERE id = $1`, p.ID, name, lang); err != nil {
 			return err
 		}
@@ -520,7 +520,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, old, next, c
 	if err := f.Err(); err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.DB.Tx(ctx, func(tx *db.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE staff_accounts SET password_hash = $2 WHERE person_id = $1`, p.ID, HashPassword(next)); err != nil {
 			return err
 		}

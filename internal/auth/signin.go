@@ -20,8 +20,13 @@ type signinData struct {
 // can show it where the person is looking; other errors pass through.
 func fieldErr(f *web.Form, err error, field string) error {
 	var e *web.Error
-	if !errors.As(err, &e) || e.Status >= 500 {
+	if !errors.As(err, &e) {
 		return err
+	}
+	switch e.Status {
+	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests:
+	default:
+		return err // 401, 403, 404 and 5xx keep their own pages
 	}
 	if !e.Fields.Empty() {
 		f.Errors = e.Fields

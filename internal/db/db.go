@@ -42,8 +42,8 @@ type Querier interface {
 // one pool for both on PostgreSQL.
 type DB struct {
 	Dialect Dialect
-	w       *sql.DB
-	r       *sql.DB
+	w       *Pool
+	r       *Pool
 	path    string // SQLite file
 }
 
@@ -70,7 +70,8 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			pool.Close()
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}
-		return &DB{Dialect: Postgres, w: pool, r: pool}, nil
+		p := &Pool{DB: pool}
+		return &DB{Dialect: Postgres, w: p, r: p}, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(o.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
@@ -102,14 +103,14 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(0)
-	return &DB{Dialect: SQLite, w: w, r: r, path: o.Path}, nil
+	return &DB{Dialect: SQLite, w: &Pool{DB: w, cache: true}, r: &Pool{DB: r, cache: true}, path: o.Path}, nil
 }
 
 // W is the writer pool. Use it for statements that change data outside Tx.
-func (d *DB) W() *sql.DB { return d.w }
+func (d *DB) W() *Pool { return d.w }
 
 // R is the reader pool. Reads see every committed write.
-func (d *DB) R() *sql.DB { return d.r }
+func (d *DB) R() *Pool { return d.r }
 
 // Path is the SQLite file, or "" on PostgreSQL.
 func (d *DB) Path() string { return d.path }
@@ -126,11 +127,13 @@ func (d *DB) Close() error {
 // Tx runs fn in a write transaction and commits when fn returns nil.
 // On SQLite the transaction starts IMMEDIATE, so it never fails late with
 // SQLITE_BUSY after reading.
-func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := d.w.BeginTx(ctx, nil)
+func (d *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	stx, err := d.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	tx := &Tx{Tx: stx, pool: d.w}
+	defer tx.warm(ctx)
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -152,9 +155,9 @@ func (d *DB) Ping(ctx context.Context) error {
 // Pools names the connection pools, for metrics.
 func (d *DB) Pools() map[string]*sql.DB {
 	if d.r == d.w {
-		return map[string]*sql.DB{"postgres": d.w}
+		return map[string]*sql.DB{"postgres": d.w.DB}
 	}
-	return map[string]*sql.DB{"sqlite_writer": d.w, "sqlite_readers": d.r}
+	return map[string]*sql.DB{"sqlite_writer": d.w.DB, "sqlite_readers": d.r.DB}
 }
 
 // Time converts t to the form the database keeps: UTC, microseconds.

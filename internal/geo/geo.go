@@ -137,7 +137,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, actor *audit.Actor) (Im
 	}
 	var res ImportResult
 	blocks, councils := map[string]int64{}, map[string]int64{}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *db.Tx) error {
 		for {
 			rec, err := cr.Read()
 			if err == io.EOF {
@@ -162,7 +162,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, actor *audit.Actor) (Im
 	return res, err
 }
 
-func (s *Store) importRow(ctx context.Context, tx *sql.Tx, rec []string, blocks, councils map[string]int64, res *ImportResult) error {
+func (s *Store) importRow(ctx context.Context, tx *db.Tx, rec []string, blocks, councils map[string]int64, res *ImportResult) error {
 	lgd, err := strconv.Atoi(rec[0])
 	if err != nil {
 		return fmt.Errorf("district_lgd %q is not a number", rec[0])

@@ -54,9 +54,9 @@ func (j *Jobs) Every(interval time.Duration, args river.JobArgs) {
 
 func driver(d *db.DB) riverdriver.Driver[*sql.Tx] {
 	if d.Dialect == db.SQLite {
-		return riversqlite.New(d.W())
+		return riversqlite.New(d.W().DB)
 	}
-	return riverdatabasesql.New(d.W())
+	return riverdatabasesql.New(d.W().DB)
 }
 
 // Migrate creates or upgrades River's own tables.
@@ -116,13 +116,13 @@ func (j *Jobs) Stop(ctx context.Context) error {
 }
 
 // Insert queues a job inside tx, so that it exists exactly when tx commits.
-func (j *Jobs) Insert(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+func (j *Jobs) Insert(ctx context.Context, tx *db.Tx, args river.JobArgs, opts *river.InsertOpts) error {
 	if j.client == nil {
 		if err := j.build(false); err != nil {
 			return err
 		}
 	}
-	_, err := j.client.InsertTx(ctx, tx, args, opts)
+	_, err := j.client.InsertTx(ctx, tx.Tx, args, opts)
 	if err != nil {
 		return fmt.Errorf("queue %s job: %w", args.Kind(), err)
 	}

@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -59,13 +58,13 @@ func TestJobsRunAfterCommitOnlyAndRetry(t *testing.T) {
 		j.PollInterval = 20 * time.Millisecond
 		jobs.Register(j, w)
 		// A job queued in a rolled-back transaction never exists.
-		_ = d.Tx(ctx, func(tx *sql.Tx) error {
+		_ = d.Tx(ctx, func(tx *db.Tx) error {
 			if err := j.Insert(ctx, tx, pingArgs{N: 1}, nil); err != nil {
 				t.Fatal(err)
 			}
 			return errors.New("rollback")
 		})
-		if err := d.Tx(ctx, func(tx *sql.Tx) error { return j.Insert(ctx, tx, pingArgs{N: 2}, nil) }); err != nil {
+		if err := d.Tx(ctx, func(tx *db.Tx) error { return j.Insert(ctx, tx, pingArgs{N: 2}, nil) }); err != nil {
 			t.Fatal(err)
 		}
 		if err := j.Start(ctx); err != nil {
@@ -110,7 +109,7 @@ func TestTwoNodesWorkEachJobOnce(t *testing.T) {
 		j.PollInterval = 20 * time.Millisecond
 		jobs.Register(j, w)
 		for i := range 50 {
-			if err := d.Tx(ctx, func(tx *sql.Tx) error { return j.Insert(ctx, tx, pingArgs{N: i}, nil) }); err != nil {
+			if err := d.Tx(ctx, func(tx *db.Tx) error { return j.Insert(ctx, tx, pingArgs{N: i}, nil) }); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -82,7 +82,7 @@ func (s *Service) Register() {
 }
 
 // Enqueue writes m to the outbox and queues its delivery, inside tx.
-func (s *Service) Enqueue(ctx context.Context, tx *sql.Tx, m Message) (int64, error) {
+func (s *Service) Enqueue(ctx context.Context, tx *db.Tx, m Message) (int64, error) {
 	if m.Channel != SMS && m.Channel != Email {
 		return 0, fmt.Errorf("notify: unknown channel %q", m.Channel)
 	}

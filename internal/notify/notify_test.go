@@ -3,7 +3,6 @@ package notify_test
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -66,7 +65,7 @@ func TestDeliverAndScrub(t *testing.T) {
 		sms, mail := &notify.Memory{}, &notify.Memory{}
 		s, j := newService(t, d, sms, mail)
 		var smsID, mailID int64
-		err := d.Tx(ctx, func(tx *sql.Tx) (err error) {
+		err := d.Tx(ctx, func(tx *db.Tx) (err error) {
 			smsID, err = s.Enqueue(ctx, tx, notify.Message{Channel: notify.SMS, To: "+919862012345", Template: "hello", Lang: "lus",
 				Data: map[string]string{"name": "Mari", "code": "123456"}, Sensitive: true})
 			if err != nil {
@@ -107,7 +106,7 @@ func TestRetriesThenGivesUp(t *testing.T) {
 		failing := &notify.Memory{Fail: notify.Permanent{Err: errors.New("number barred")}}
 		s, j := newService(t, d, failing, &notify.Memory{})
 		var id int64
-		d.Tx(ctx, func(tx *sql.Tx) (err error) {
+		d.Tx(ctx, func(tx *db.Tx) (err error) {
 			id, err = s.Enqueue(ctx, tx, notify.Message{Channel: notify.SMS, To: "+15551234567", Template: "hello", Lang: "en",
 				Data: map[string]string{"name": "A", "code": "1"}})
 			return err
@@ -126,7 +125,7 @@ func TestRetriesThenGivesUp(t *testing.T) {
 func TestEnqueueRefusesUnknownTemplate(t *testing.T) {
 	d := dbtest.SQLite(t)
 	s, _ := newService(t, d, &notify.Memory{}, &notify.Memory{})
-	err := d.Tx(context.Background(), func(tx *sql.Tx) error {
+	err := d.Tx(context.Background(), func(tx *db.Tx) error {
 		_, err := s.Enqueue(context.Background(), tx, notify.Message{Channel: notify.SMS, To: "+1", Template: "nope", Lang: "en"})
 		return err
 	})

@@ -2,7 +2,6 @@ package refno_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -86,7 +85,7 @@ func TestNextConcurrentNoDuplicatesNoGaps(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				var got string
-				err := d.Tx(ctx, func(tx *sql.Tx) (err error) {
+				err := d.Tx(ctx, func(tx *db.Tx) (err error) {
 					got, err = refno.Next(ctx, tx, "GRV", now)
 					if err == nil && i%4 == 0 {
 						return errors.New("caller failed") // gives its number back
@@ -112,7 +111,7 @@ func TestNextConcurrentNoDuplicatesNoGaps(t *testing.T) {
 		}
 		// Another service and the next year count separately.
 		var a, b string
-		d.Tx(ctx, func(tx *sql.Tx) error {
+		d.Tx(ctx, func(tx *db.Tx) error {
 			a, _ = refno.Next(ctx, tx, "ILP", now)
 			b, _ = refno.Next(ctx, tx, "GRV", now.AddDate(1, 0, 0))
 			return nil

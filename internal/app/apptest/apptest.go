@@ -31,6 +31,12 @@ type Clock struct {
 	t  time.Time
 }
 
+// NewClock starts at the current second.
+func NewClock() *Clock { return &Clock{t: time.Now().UTC().Truncate(time.Second)} }
+
+// At starts a clock at t.
+func At(t time.Time) *Clock { return &Clock{t: t.UTC()} }
+
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
@@ -71,7 +77,7 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	clock := o.Clock
 	if clock == nil {
-		clock = &Clock{t: time.Now().UTC().Truncate(time.Second)}
+		clock = NewClock()
 	}
 	e := &Env{SMS: &notify.Memory{}, Email: &notify.Memory{}, Clock: clock}
 	ctx := context.Background()
@@ -100,15 +106,20 @@ func Start(t testing.TB, o Options) *Env {
 	return e
 }
 
-// Each runs fn on SQLite and, when configured, on PostgreSQL.
+// Each runs fn on SQLite and, when configured, on PostgreSQL. A clock in o
+// is copied, so that each database starts at the same time.
 func Each(t *testing.T, o Options, fn func(t *testing.T, e *Env)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, Start(t, o)) })
+	start := func(t *testing.T, pg bool) *Env {
+		o := o
+		o.Postgres = pg
+		if o.Clock != nil {
+			o.Clock = At(o.Clock.Now())
+		}
+		return Start(t, o)
+	}
+	t.Run("sqlite", func(t *testing.T) { fn(t, start(t, false)) })
 	if os.Getenv(dbtest.EnvPostgres) != "" {
-		t.Run("postgres", func(t *testing.T) {
-			o := o
-			o.Postgres = true
-			fn(t, Start(t, o))
-		})
+		t.Run("postgres", func(t *testing.T) { fn(t, start(t, true)) })
 	}
 }
 

@@ -1,0 +1,98 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecodeJSON(t *testing.T) {
+	type req struct {
+		Name string `json:"name"`
+		N    int    `json:"n"`
+	}
+	for body, code := range map[string]string{
+		`{"name":"a","n":1}`:     "",
+		`{"name":"a","x":1}`:     "unknown_field",
+		`{"name":1}`:             "invalid_json",
+		`{"name":"a"`:            "invalid_json",
+		`{"name":"a"} {"n":2}`:   "invalid_json",
+		`[]`:                     "invalid_json",
+		`{"name":"a","n":1e400}`: "invalid_json",
+	} {
+		r := httptest.NewRequest("POST", "/api/v1/x", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json; charset=utf-8")
+		var v req
+		err := DecodeJSON(r, &v)
+		if code == "" {
+			if err != nil {
+				t.Errorf("%s: %v", body, err)
+			}
+			continue
+		}
+		if e := AsError(err); e.Status != 400 || e.Code != code {
+			t.Errorf("%s: %v, want %s", body, err, code)
+		}
+	}
+	r := httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
+	r.Header.Set("Content-Type", "text/plain")
+	if e := AsError(DecodeJSON(r, &struct{}{})); e.Status != http.StatusUnsupportedMediaType {
+		t.Fatalf("content type: %d", e.Status)
+	}
+}
+
+func TestOpenAPISchemas(t *testing.T) {
+	type Inner struct {
+		When time.Time `json:"when"`
+	}
+	type Body struct {
+		Name  string            `json:"name" doc:"who"`
+		Kind  string            `json:"kind" enum:"a,b"`
+		Opt   string            `json:"opt,omitempty"`
+		Ptr   *int              `json:"ptr"`
+		List  []Inner           `json:"list"`
+		Attrs map[string]string `json:"attrs,omitempty"`
+	}
+	doc := OpenAPI([]Route{{Pattern: "POST /api/v1/things/{id}", Perm: SignedIn, API: &APIDoc{Summary: "s", Request: Body{}, Response: Inner{}, Status: 201, Idempotent: true}},
+		{Pattern: "GET /not-api", Handler: nil}}, "test")
+	paths := doc["paths"].(map[string]map[string]any)
+	op := paths["/api/v1/things/{id}"]["post"].(map[string]any)
+	if op["operationId"] != "postThingsId" || op["responses"].(map[string]any)["201"] == nil {
+		t.Fatalf("op %v", op)
+	}
+	if len(paths) != 1 {
+		t.Fatal("non-API route documented")
+	}
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	body := schemas["Body"].(map[string]any)
+	req := body["required"].([]string)
+	if strings.Join(req, ",") != "kind,list,name" {
+		t.Fatalf("required %v", req)
+	}
+	props := body["properties"].(map[string]any)
+	if props["kind"].(map[string]any)["enum"] == nil || props["name"].(map[string]any)["description"] != "who" {
+		t.Fatalf("props %v", props)
+	}
+	if schemas["Inner"].(map[string]any)["properties"].(map[string]any)["when"].(map[string]any)["format"] != "date-time" {
+		t.Fatal("time format")
+	}
+}
+
+func TestFields(t *testing.T) {
+	var f *Fields
+	if !f.Empty() || f.Err() != nil || f.Has("x") {
+		t.Fatal("nil fields")
+	}
+	f = &Fields{}
+	f.Add("a", "k1")
+	f.Add("a", "k2")
+	f.Add("b", "k3")
+	if len(f.List) != 2 || f.List[0].Key != "k1" {
+		t.Fatalf("%v", f.List)
+	}
+	if e := AsError(f.Err()); e.Status != 422 {
+		t.Fatal(e.Status)
+	}
+}
