@@ -78,7 +78,10 @@ func TestAdminManagesDepartmentsOfficersAndGrants(t *testing.T) {
 		if r := admin.Post(t, "/admin/officers/"+itoa(id)+"/grants/"+itoa(grant)+"/remove", nil); r.Status != http.StatusSeeOther {
 			t.Fatalf("remove grant: %d", r.Status)
 		}
-		// Disabling ends the officer's sessions.
+		// Disabling is confirmed first, and ends the officer's sessions.
+		if r := admin.Get(t, "/admin/officers/"+itoa(id)+"/disable"); r.Status != 200 || !strings.Contains(r.Body, "Disable this account?") {
+			t.Fatalf("confirm page: %d", r.Status)
+		}
 		if r := admin.Post(t, "/admin/officers/"+itoa(id)+"/disable", nil); r.Status != http.StatusSeeOther {
 			t.Fatalf("disable: %d", r.Status)
 		}

@@ -220,6 +220,13 @@ func TestMessageKeysExist(t *testing.T) {
 			missing["role."+role] = true
 		}
 	}
+	for _, a := range []string{"disable", "enable", "unlock", "signout", "reset-password", "reset-totp"} {
+		for _, k := range []string{"admin.confirm_" + a, "admin.confirm_" + a + "_hint"} {
+			if !cat.Has(k) {
+				missing[k] = true
+			}
+		}
+	}
 	for _, k := range []string{"account.done_profile", "account.done_password", "account.password_old", "account.password_new", "account.password_confirm", "role.citizen"} {
 		if !cat.Has(k) {
 			missing[k] = true

@@ -205,7 +205,8 @@ func (s *Service) renderOfficer(w http.ResponseWriter, r *http.Request, status i
 	if err != nil {
 		return err
 	}
-	d := &officersData{Officer: person, Grants: grants, Locked: a.LockedUntil.Valid && a.LockedUntil.Time.After(s.now())}
+	d := &officersData{Officer: person, Grants: grants, Locked: a.LockedUntil.Valid && a.LockedUntil.Time.After(s.now()),
+		Form: web.Form{Values: map[string]string{"role": RoleOfficer}}}
 	if f != nil {
 		d.Form = *f
 	}
@@ -257,6 +258,26 @@ func (s *Service) adminGrantRemove(w http.ResponseWriter, r *http.Request) error
 	}
 	http.Redirect(w, r, "/admin/officers/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 	return nil
+}
+
+// officerActions are the account actions, each confirmed on a page of its own.
+var officerActions = map[string]bool{"disable": true, "enable": true, "unlock": true, "signout": true, "reset-password": true, "reset-totp": true}
+
+// adminOfficerConfirm asks before an account action is carried out.
+func (s *Service) adminOfficerConfirm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	action := r.PathValue("action")
+	if !officerActions[action] {
+		return web.NotFound()
+	}
+	person, err := s.Store.PersonByID(r.Context(), s.DB.R(), id)
+	if err != nil || person.Username == "" {
+		return web.NotFound()
+	}
+	return s.Render.Page(w, r, http.StatusOK, "auth/admin_confirm.html", map[string]any{"Officer": person, "Action": action})
 }
 
 func (s *Service) adminOfficerAction(w http.ResponseWriter, r *http.Request) error {

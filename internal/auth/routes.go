@@ -47,6 +47,7 @@ func (s *Service) Routes() []web.Route {
 		{Pattern: "GET /admin/officers/{id}", Perm: PermAdmin, Handler: s.adminOfficer},
 		{Pattern: "POST /admin/officers/{id}/grants", Perm: PermAdmin, Handler: s.adminGrantAdd},
 		{Pattern: "POST /admin/officers/{id}/grants/{grant}/remove", Perm: PermAdmin, Handler: s.adminGrantRemove},
+		{Pattern: "GET /admin/officers/{id}/{action}", Perm: PermAdmin, Handler: s.adminOfficerConfirm},
 		{Pattern: "POST /admin/officers/{id}/{action}", Perm: PermAdmin, Handler: s.adminOfficerAction},
 
 		{Pattern: "POST /api/v1/auth/otp", Perm: web.Public, Handler: s.apiOTP, API: &web.APIDoc{

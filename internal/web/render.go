@@ -311,12 +311,10 @@ type FieldView struct {
 // Type is the HTML input type.
 func (f FieldView) Type() string {
 	switch f.Kind {
-	case "otp", "username", "totp":
-		return "text"
-	case "":
-		return "text"
+	case "tel", "email", "password", "number", "date", "datetime-local", "search", "url":
+		return f.Kind
 	}
-	return f.Kind
+	return "text"
 }
 
 // Autocomplete is the autocomplete token for the kind of field.
