@@ -52,7 +52,18 @@ type App struct {
 	Now      func() time.Time
 
 	tiles    []web.Tile // citizen services on the home page
+	seeders  []seeder   // demo data of each service, run by SeedDemo in order
 	draining atomic.Bool
+}
+
+// modules builds each service on the core, in order. A service's builder
+// lives in this package as a file named after it (grievance.go …): it adds
+// the service's messages, templates, notification templates, roles, job
+// workers, routes, home-page tile, staff tile and demo seeder.
+func (a *App) modules() []func(ctx context.Context) error {
+	return []func(ctx context.Context) error{
+		// services are added here, one line each
+	}
 }
 
 // Options change how an App is built (mostly for tests).
@@ -158,6 +169,11 @@ func (a *App) build(ctx context.Context, o Options) error {
 	a.Web.Mount(a.Auth.Routes()...)
 	a.Web.Mount((&audit.Pages{DB: a.DB, Render: a.Render}).Routes()...)
 	a.Web.Mount(a.routes()...)
+	for _, build := range a.modules() {
+		if err := build(ctx); err != nil {
+			return err
+		}
+	}
 	a.Web.MountHandler("GET /static/", a.Render.StaticHandler())
 	a.Web.MountHandler("GET /metrics", a.metricsHandler())
 	a.registerMetrics()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"mizogov/internal/audit"
 	"mizogov/internal/auth"
@@ -57,15 +58,37 @@ var demoUsers = []demoUser{
 	{"officer.serchhip", "Lalrinawmi", auth.RoleOfficer, "", "Serchhip"},
 }
 
-// SeedDemo fills an empty database with demo departments, places, officers
-// and a citizen. It does nothing the second time.
+// seeder adds one service's demo data.
+type seeder struct {
+	name string
+	fn   func(ctx context.Context) error
+}
+
+// SeedDemo fills a database with demo departments, places, officers and a
+// citizen, then each service's demo data. Each part runs once: a database
+// seeded by an older version gets the demo data of services added since.
 func (a *App) SeedDemo(ctx context.Context) error {
-	var done int
-	a.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM settings WHERE key = 'demo_seeded'`).Scan(&done)
-	if done > 0 {
-		return nil
+	for _, s := range append([]seeder{{"core", a.seedCore}}, a.seeders...) {
+		key := "demo_seeded:" + s.name
+		var done int
+		if err := a.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM settings WHERE key = $1`, key).Scan(&done); err != nil {
+			return err
+		}
+		if done > 0 {
+			continue
+		}
+		a.Log.Info("seeding demo data", "part", s.name)
+		if err := s.fn(ctx); err != nil {
+			return fmt.Errorf("demo data for %s: %w", s.name, err)
+		}
+		if _, err := a.DB.W().ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)`, key, a.Now().UTC().Format(time.RFC3339)); err != nil {
+			return err
+		}
 	}
-	a.Log.Info("seeding demo data")
+	return nil
+}
+
+func (a *App) seedCore(ctx context.Context) error {
 	depts := map[string]int64{}
 	for _, d := range demoDepartments {
 		id, err := a.Auth.SaveDepartment(ctx, nil, d)
@@ -101,8 +124,7 @@ func (a *App) SeedDemo(ctx context.Context) error {
 			SubjectID: id, Actor: audit.System("demo")}); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('demo_seeded', $1)`, a.Now().UTC().Format("2006-01-02T15:04:05Z"))
-		return err
+		return nil
 	})
 }
 

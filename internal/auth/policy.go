@@ -161,3 +161,18 @@ func (p *Principal) Scopes(perm string) []Scope {
 func (s *Service) TestPrincipal(p Person, grants []Grant) *Principal {
 	return &Principal{ID: p.ID, Name: p.Name, Username: p.Username, Staff: true, Grants: grants, policy: s.Policy}
 }
+
+// RolesIn lists the roles of p whose grants cover an object in (dept,
+// district). Services pass them to the workflow engine, which checks them
+// against the roles an action allows.
+func (p *Principal) RolesIn(dept, district int64) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, g := range p.Grants {
+		if g.Covers(dept, district) && !seen[g.Role] {
+			seen[g.Role] = true
+			out = append(out, g.Role)
+		}
+	}
+	return out
+}

@@ -220,3 +220,29 @@ func (c Console) Send(ctx context.Context, m Rendered) error {
 	c.Log.Info("notification (console channel)", "channel", m.Channel, "to", m.To, "subject", m.Subject, "body", m.Body)
 	return nil
 }
+
+// EnqueueFor sends template to a person on every channel they can be
+// reached on (SMS to their phone, email to their address) for which the
+// template exists, in their language. It returns how many were queued.
+func (s *Service) EnqueueFor(ctx context.Context, tx *db.Tx, personID int64, template string, data map[string]string) (int, error) {
+	var phone, email sql.NullString
+	var lang string
+	err := tx.QueryRowContext(ctx, `SELECT phone, email, lang FROM people WHERE id = $1`, personID).Scan(&phone, &email, &lang)
+	if err != nil {
+		return 0, fmt.Errorf("notify person %d: %w", personID, err)
+	}
+	n := 0
+	for _, c := range []struct {
+		channel string
+		to      sql.NullString
+	}{{SMS, phone}, {Email, email}} {
+		if !c.to.Valid || !s.Templates.Has(template, c.channel, lang) {
+			continue
+		}
+		if _, err := s.Enqueue(ctx, tx, Message{Channel: c.channel, To: c.to.String, Template: template, Lang: lang, Data: data, SubjectID: personID}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

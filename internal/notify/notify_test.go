@@ -249,3 +249,34 @@ func TestSMTP(t *testing.T) {
 		}
 	}
 }
+
+func TestEnqueueForPerson(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, _ := newService(t, d, &notify.Memory{}, &notify.Memory{})
+		var both, phoneOnly int64
+		d.W().QueryRow(`INSERT INTO people (name, phone, email, lang, created_at) VALUES ('A', '+919862000001', 'a@example.org', 'lus', $1) RETURNING id`, db.Time(time.Now())).Scan(&both)
+		d.W().QueryRow(`INSERT INTO people (name, phone, lang, created_at) VALUES ('B', '+919862000002', 'en', $1) RETURNING id`, db.Time(time.Now())).Scan(&phoneOnly)
+		err := d.Tx(ctx, func(tx *db.Tx) error {
+			for id, want := range map[int64]int{both: 2, phoneOnly: 1} {
+				n, err := s.EnqueueFor(ctx, tx, id, "hello", map[string]string{"name": "x", "code": "1"})
+				if err != nil || n != want {
+					t.Errorf("person %d: %d messages, %v", id, n, err)
+				}
+			}
+			_, err := s.EnqueueFor(ctx, tx, 999, "hello", nil)
+			if err == nil {
+				t.Error("unknown person accepted")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lang string
+		d.R().QueryRow(`SELECT lang FROM outbox WHERE recipient = 'a@example.org'`).Scan(&lang)
+		if lang != "lus" {
+			t.Fatalf("sent in %q, not the person's language", lang)
+		}
+	})
+}

@@ -365,3 +365,6 @@ func Shutdown(srv *http.Server, d time.Duration) error {
 	defer cancel()
 	return srv.Shutdown(ctx)
 }
+
+// NewID returns a random, URL-safe identifier (80 bits).
+func NewID() string { return newRequestID() }
