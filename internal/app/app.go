@@ -23,11 +23,13 @@ import (
 	"mizogov/internal/auth"
 	"mizogov/internal/config"
 	"mizogov/internal/db"
+	"mizogov/internal/docs"
 	"mizogov/internal/geo"
 	"mizogov/internal/i18n"
 	"mizogov/internal/jobs"
 	"mizogov/internal/notify"
 	"mizogov/internal/ratelimit"
+	"mizogov/internal/secret"
 	"mizogov/internal/web"
 )
 
@@ -46,6 +48,7 @@ type App struct {
 	Audit    *audit.Log
 	Notify   *notify.Service
 	Auth     *auth.Service
+	Docs     *docs.Service
 	Geo      *geo.Store
 	Limits   *ratelimit.Limiter
 	Registry *prometheus.Registry
@@ -133,7 +136,10 @@ func (a *App) build(ctx context.Context, o Options) error {
 	if a.Render, err = web.NewRenderer(cat, a.Cfg.Demo); err != nil {
 		return err
 	}
-	for prefix, fsys := range map[string]fs.FS{"auth": auth.Templates(), "audit": audit.Templates(), "app": appTemplates()} {
+	if err := cat.Add(docs.Messages()); err != nil {
+		return err
+	}
+	for prefix, fsys := range map[string]fs.FS{"auth": auth.Templates(), "audit": audit.Templates(), "app": appTemplates(), "docs": docs.Templates()} {
 		if err := a.Render.Add(prefix, fsys); err != nil {
 			return err
 		}
@@ -149,17 +155,24 @@ func (a *App) build(ctx context.Context, o Options) error {
 	if err := a.buildNotify(o); err != nil {
 		return err
 	}
-	keys, err := auth.LoadKeys(ctx, a.DB, a.Cfg.SecretKey)
+	master, err := secret.Load(ctx, a.DB, a.Cfg.SecretKey)
 	if err != nil {
 		return err
 	}
+	keys := auth.KeysFrom(master)
+	if a.Docs, err = docs.New(ctx, a.DB, master, a.Audit, a.Now); err != nil {
+		return err
+	}
+	a.Docs.Render = a.Render
 	policy := auth.NewPolicy()
+	policy.Allow(auth.RoleAdmin, docs.PermKeys)
 	a.Auth = &auth.Service{Store: &auth.Store{DB: a.DB}, Geo: a.Geo, DB: a.DB, Audit: a.Audit, Notify: a.Notify, Limits: a.Limits,
 		Policy: policy, Keys: keys, Render: a.Render, Log: a.Log, Now: a.Now, Demo: a.Cfg.Demo,
 		SessionIdle: a.Cfg.SessionIdle, SessionMax: a.Cfg.SessionMax}
 	a.Auth.StaffTiles = []web.Tile{
 		{Key: "admin.title", Desc: "admin.tile", Href: "/admin", Perm: auth.PermAdmin},
 		{Key: "audit.title", Desc: "audit.tile", Href: "/audit", Perm: auth.PermAuditRead},
+		{Key: "docs.keys_title", Desc: "docs.keys_tile", Href: "/admin/docs/keys", Perm: docs.PermKeys},
 	}
 	jobs.Register(a.Jobs, &cleanupWorker{a: a})
 	a.Jobs.Every(time.Hour, cleanupArgs{})
@@ -168,6 +181,7 @@ func (a *App) build(ctx context.Context, o Options) error {
 		Auth: a.Auth.Authenticator, TrustProxy: a.Cfg.TrustProxy, Secure: a.Cfg.Secure()}
 	a.Web.Mount(a.Auth.Routes()...)
 	a.Web.Mount((&audit.Pages{DB: a.DB, Render: a.Render}).Routes()...)
+	a.Web.Mount(a.Docs.Routes()...)
 	a.Web.Mount(a.routes()...)
 	for _, build := range a.modules() {
 		if err := build(ctx); err != nil {
