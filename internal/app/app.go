@@ -28,6 +28,7 @@ import (
 	"mizogov/internal/i18n"
 	"mizogov/internal/jobs"
 	"mizogov/internal/notify"
+	"mizogov/internal/payments"
 	"mizogov/internal/ratelimit"
 	"mizogov/internal/secret"
 	"mizogov/internal/web"
@@ -49,6 +50,7 @@ type App struct {
 	Notify   *notify.Service
 	Auth     *auth.Service
 	Docs     *docs.Service
+	Payments *payments.Service
 	Geo      *geo.Store
 	Limits   *ratelimit.Limiter
 	Registry *prometheus.Registry
@@ -136,10 +138,13 @@ func (a *App) build(ctx context.Context, o Options) error {
 	if a.Render, err = web.NewRenderer(cat, a.Cfg.Demo); err != nil {
 		return err
 	}
-	if err := cat.Add(docs.Messages()); err != nil {
-		return err
+	for _, m := range []fs.FS{docs.Messages(), payments.Messages()} {
+		if err := cat.Add(m); err != nil {
+			return err
+		}
 	}
-	for prefix, fsys := range map[string]fs.FS{"auth": auth.Templates(), "audit": audit.Templates(), "app": appTemplates(), "docs": docs.Templates()} {
+	for prefix, fsys := range map[string]fs.FS{"auth": auth.Templates(), "audit": audit.Templates(), "app": appTemplates(),
+		"docs": docs.Templates(), "payments": payments.Templates()} {
 		if err := a.Render.Add(prefix, fsys); err != nil {
 			return err
 		}
@@ -164,8 +169,15 @@ func (a *App) build(ctx context.Context, o Options) error {
 		return err
 	}
 	a.Docs.Render = a.Render
+	// The built-in test gateway (its pages say TEST GATEWAY: no money
+	// moves) until a real gateway is configured.
+	a.Payments = &payments.Service{DB: a.DB, Audit: a.Audit, Jobs: a.Jobs, Render: a.Render, Log: a.Log, Now: a.Now, Default: "test",
+		Gateways: map[string]payments.Gateway{"test": &payments.TestGateway{DB: a.DB, Secret: master.Derive("payments/test-gateway"), Now: a.Now}}}
+	jobs.Register(a.Jobs, &payments.ReconcileWorker{S: a.Payments})
+	a.Jobs.Every(5*time.Minute, payments.ReconcileArgs{})
 	policy := auth.NewPolicy()
-	policy.Allow(auth.RoleAdmin, docs.PermKeys)
+	policy.Allow(auth.RoleAdmin, docs.PermKeys, payments.PermRead)
+	policy.Allow(auth.RoleAuditor, payments.PermRead)
 	a.Auth = &auth.Service{Store: &auth.Store{DB: a.DB}, Geo: a.Geo, DB: a.DB, Audit: a.Audit, Notify: a.Notify, Limits: a.Limits,
 		Policy: policy, Keys: keys, Render: a.Render, Log: a.Log, Now: a.Now, Demo: a.Cfg.Demo,
 		SessionIdle: a.Cfg.SessionIdle, SessionMax: a.Cfg.SessionMax}
@@ -182,6 +194,7 @@ func (a *App) build(ctx context.Context, o Options) error {
 	a.Web.Mount(a.Auth.Routes()...)
 	a.Web.Mount((&audit.Pages{DB: a.DB, Render: a.Render}).Routes()...)
 	a.Web.Mount(a.Docs.Routes()...)
+	a.Web.Mount(a.Payments.Routes()...)
 	a.Web.Mount(a.routes()...)
 	for _, build := range a.modules() {
 		if err := build(ctx); err != nil {
