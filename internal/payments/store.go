@@ -47,7 +47,9 @@ func (s *Service) demand(ctx context.Context, q db.Querier, id int64) (Demand, e
 }
 
 // Demand returns a demand with its lines.
-func (s *Service) Demand(ctx context.Context, q db.Querier, id int64) (Demand, error) { return s.demand(ctx, q, id) }
+func (s *Service) Demand(ctx context.Context, q db.Querier, id int64) (Demand, error) {
+	return s.demand(ctx, q, id)
+}
 
 // DemandFor returns the demand a service raised for a consumer code and purpose.
 func (s *Service) DemandFor(ctx context.Context, q db.Querier, service, consumer, purpose string) (Demand, error) {
