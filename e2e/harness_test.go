@@ -24,18 +24,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
 // suite is one server and one browser shared by the package's tests.
 type suite struct {
-	base    string       // http://127.0.0.1:PORT
-	log     *lockedBuf   // the server's log (one-time codes, demo banner)
+	base    string     // http://127.0.0.1:PORT
+	log     *lockedBuf // the server's log (one-time codes, demo banner)
 	browser context.Context
 	axe     string
 	bin     string // the mizogov binary
@@ -51,8 +51,12 @@ type lockedBuf struct {
 	b  bytes.Buffer
 }
 
-func (l *lockedBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *lockedBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func TestMain(m *testing.M) {
 	code, err := run(m)
@@ -407,4 +411,3 @@ func totpSecret(t *testing.T, username string) string {
 	}
 	return m[1]
 }
-
