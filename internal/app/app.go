@@ -29,6 +29,7 @@ import (
 	"mizogov/internal/notify"
 	"mizogov/internal/ratelimit"
 	"mizogov/internal/web"
+	"mizogov/internal/workflow"
 )
 
 // Version is set at build time with -ldflags "-X mizogov/internal/app.Version=…".
@@ -48,6 +49,7 @@ type App struct {
 	Auth     *auth.Service
 	Geo      *geo.Store
 	Limits   *ratelimit.Limiter
+	Workflow *workflow.Engine // every service's case workflows; the sweep escalates overdue cases
 	Registry *prometheus.Registry
 	Now      func() time.Time
 
@@ -125,7 +127,7 @@ func (a *App) build(ctx context.Context, o Options) error {
 	if err := a.DB.CheckVersion(ctx); err != nil {
 		return err
 	}
-	cat, err := i18n.New(i18n.Core())
+	cat, err := i18n.New(i18n.Core(), workflow.Messages())
 	if err != nil {
 		return err
 	}
@@ -161,6 +163,9 @@ func (a *App) build(ctx context.Context, o Options) error {
 		{Key: "admin.title", Desc: "admin.tile", Href: "/admin", Perm: auth.PermAdmin},
 		{Key: "audit.title", Desc: "audit.tile", Href: "/audit", Perm: auth.PermAuditRead},
 	}
+	a.Workflow = &workflow.Engine{DB: a.DB, Audit: a.Audit, Notify: a.Notify, Log: a.Log, Now: a.Now, KnownRole: policy.Known}
+	jobs.Register(a.Jobs, &workflow.SweepWorker{Engine: a.Workflow})
+	a.Jobs.Every(time.Minute, workflow.SweepArgs{})
 	jobs.Register(a.Jobs, &cleanupWorker{a: a})
 	a.Jobs.Every(time.Hour, cleanupArgs{})
 
