@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -23,12 +24,14 @@ import (
 	"mizogov/internal/auth"
 	"mizogov/internal/config"
 	"mizogov/internal/db"
+	"mizogov/internal/files"
 	"mizogov/internal/geo"
 	"mizogov/internal/i18n"
 	"mizogov/internal/jobs"
 	"mizogov/internal/notify"
 	"mizogov/internal/ratelimit"
 	"mizogov/internal/web"
+	"mizogov/internal/workflow"
 )
 
 // Version is set at build time with -ldflags "-X mizogov/internal/app.Version=…".
@@ -48,6 +51,8 @@ type App struct {
 	Auth     *auth.Service
 	Geo      *geo.Store
 	Limits   *ratelimit.Limiter
+	Workflow *workflow.Engine // every service's case workflows; the sweep escalates overdue cases
+	Files    *files.Service   // uploads, kept under DataDir/files
 	Registry *prometheus.Registry
 	Now      func() time.Time
 
@@ -125,7 +130,7 @@ func (a *App) build(ctx context.Context, o Options) error {
 	if err := a.DB.CheckVersion(ctx); err != nil {
 		return err
 	}
-	cat, err := i18n.New(i18n.Core())
+	cat, err := i18n.New(i18n.Core(), workflow.Messages(), files.Messages())
 	if err != nil {
 		return err
 	}
@@ -161,6 +166,10 @@ func (a *App) build(ctx context.Context, o Options) error {
 		{Key: "admin.title", Desc: "admin.tile", Href: "/admin", Perm: auth.PermAdmin},
 		{Key: "audit.title", Desc: "audit.tile", Href: "/audit", Perm: auth.PermAuditRead},
 	}
+	a.Workflow = &workflow.Engine{DB: a.DB, Audit: a.Audit, Notify: a.Notify, Log: a.Log, Now: a.Now, KnownRole: policy.Known}
+	a.Files = &files.Service{DB: a.DB, Blobs: files.Disk{Dir: filepath.Join(a.Cfg.DataDir, "files")}, Audit: a.Audit, Now: a.Now}
+	jobs.Register(a.Jobs, &workflow.SweepWorker{Engine: a.Workflow})
+	a.Jobs.Every(time.Minute, workflow.SweepArgs{})
 	jobs.Register(a.Jobs, &cleanupWorker{a: a})
 	a.Jobs.Every(time.Hour, cleanupArgs{})
 
