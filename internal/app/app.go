@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"mizogov/internal/config"
 	"mizogov/internal/db"
 	"mizogov/internal/docs"
+	"mizogov/internal/files"
 	"mizogov/internal/geo"
 	"mizogov/internal/i18n"
 	"mizogov/internal/jobs"
@@ -32,6 +34,7 @@ import (
 	"mizogov/internal/ratelimit"
 	"mizogov/internal/secret"
 	"mizogov/internal/web"
+	"mizogov/internal/workflow"
 )
 
 // Version is set at build time with -ldflags "-X mizogov/internal/app.Version=…".
@@ -53,6 +56,8 @@ type App struct {
 	Payments *payments.Service
 	Geo      *geo.Store
 	Limits   *ratelimit.Limiter
+	Workflow *workflow.Engine // every service's case workflows; the sweep escalates overdue cases
+	Files    *files.Service   // uploads, kept under DataDir/files
 	Registry *prometheus.Registry
 	Now      func() time.Time
 
@@ -131,7 +136,7 @@ func (a *App) build(ctx context.Context, o Options) error {
 	if err := a.DB.CheckVersion(ctx); err != nil {
 		return err
 	}
-	cat, err := i18n.New(i18n.Core())
+	cat, err := i18n.New(i18n.Core(), workflow.Messages(), files.Messages())
 	if err != nil {
 		return err
 	}
@@ -187,6 +192,10 @@ func (a *App) build(ctx context.Context, o Options) error {
 		{Key: "audit.title", Desc: "audit.tile", Href: "/audit", Perm: auth.PermAuditRead},
 		{Key: "docs.keys_title", Desc: "docs.keys_tile", Href: "/admin/docs/keys", Perm: docs.PermKeys},
 	}
+	a.Workflow = &workflow.Engine{DB: a.DB, Audit: a.Audit, Notify: a.Notify, Log: a.Log, Now: a.Now, KnownRole: policy.Known}
+	a.Files = &files.Service{DB: a.DB, Blobs: files.Disk{Dir: filepath.Join(a.Cfg.DataDir, "files")}, Audit: a.Audit, Now: a.Now}
+	jobs.Register(a.Jobs, &workflow.SweepWorker{Engine: a.Workflow})
+	a.Jobs.Every(time.Minute, workflow.SweepArgs{})
 	jobs.Register(a.Jobs, &cleanupWorker{a: a})
 	a.Jobs.Every(time.Hour, cleanupArgs{})
 
