@@ -15,7 +15,7 @@ import (
 // buildPermits adds ILP Online.
 func (a *App) buildPermits(ctx context.Context) error {
 	svc := &permits.Service{DB: a.DB, Audit: a.Audit, Notify: a.Notify, Jobs: a.Jobs, Docs: a.Docs, Payments: a.Payments,
-		Limits: a.Limits, Render: a.Render, Log: a.Log, Now: a.Now, HomeDept: a.homeDept}
+		Workflow: a.Workflow, Files: a.Files, Limits: a.Limits, Render: a.Render, Log: a.Log, Now: a.Now, HomeDept: a.homeDept}
 	if err := a.Cat.Add(permits.Messages()); err != nil {
 		return err
 	}
@@ -31,12 +31,16 @@ func (a *App) buildPermits(ctx context.Context) error {
 	p.Allow(permits.RolePolice, permits.PermGate, auth.PermStaff)
 	p.Allow(auth.RoleHOD, permits.PermReports)
 	p.Allow(auth.RoleAdmin, permits.PermRules, permits.PermReports)
+	if err := a.Workflow.Register(permits.Workflow()); err != nil {
+		return err
+	}
 	a.Payments.OnPaid("permits", svc.OnPaid)
 	jobs.Register(a.Jobs, &permits.SweepWorker{S: svc})
 	a.Jobs.Every(time.Hour, permits.SweepArgs{})
 	a.Web.Mount(svc.Routes()...)
 	a.tiles = append(a.tiles, web.Tile{Key: "permits.title", Desc: "permits.tile", Href: "/permits", Perm: web.Public})
 	a.Auth.StaffTiles = append(a.Auth.StaffTiles,
+		web.Tile{Key: "permits.office_title", Desc: "permits.office_tile", Href: "/permits/office", Perm: permits.PermProcess},
 		web.Tile{Key: "permits.gate_title", Desc: "permits.gate_tile", Href: "/permits/gate/", Perm: permits.PermGate},
 		web.Tile{Key: "permits.reports_title", Desc: "permits.reports_tile", Href: "/permits/reports", Perm: permits.PermReports},
 		web.Tile{Key: "permits.rules_title", Desc: "permits.rules_tile", Href: "/permits/rules", Perm: permits.PermRules})

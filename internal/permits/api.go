@@ -14,6 +14,7 @@ import (
 	"mizogov/internal/idem"
 	"mizogov/internal/payments"
 	"mizogov/internal/web"
+	"mizogov/internal/workflow"
 )
 
 // EntryPointView is an entry point in the API.
@@ -115,10 +116,11 @@ func (s *Service) apiMine(w http.ResponseWriter, r *http.Request) error {
 
 // ApplicationView is an application with its permits and payment.
 type ApplicationView struct {
-	Application Application `json:"application"`
-	Permits     []Permit    `json:"permits"`
-	FeeDue      string      `json:"fee_due,omitempty" doc:"the fee for the whole group, when approved and unpaid"`
-	Receipt     string      `json:"receipt,omitempty"`
+	Application Application    `json:"application"`
+	Permits     []Permit       `json:"permits"`
+	FeeDue      string         `json:"fee_due,omitempty" doc:"the fee for the whole group, when approved and unpaid"`
+	Receipt     string         `json:"receipt,omitempty"`
+	Case        *workflow.Case `json:"case,omitempty" doc:"the issuing office's case (its version is what an officer's action carries)"`
 }
 
 // mayReadApplication: the applicant, the sponsor it names, or the issuing
@@ -171,6 +173,11 @@ func (s *Service) apiApplication(w http.ResponseWriter, r *http.Request) error {
 			v.Receipt = rc.Number
 		} else if a.Status == StApproved {
 			v.FeeDue = payments.Rupees(a.TotalPaise())
+		}
+	}
+	if a.CaseID != 0 {
+		if c, err := s.Workflow.Get(r.Context(), s.DB.R(), a.CaseID); err == nil {
+			v.Case = &c
 		}
 	}
 	if me(r).ID != a.ApplicantID {
@@ -319,7 +326,7 @@ func (s *Service) apiGateVerify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if p != nil {
-		if _, _, err := s.photo(r.Context(), *p); err == nil {
+		if s.photoFile(r.Context(), *p) != 0 {
 			res.PhotoURL = "/permits/gate/photo/" + p.Number
 		}
 	}
@@ -368,8 +375,8 @@ type rulesData struct {
 	web.Form
 	History     []typeView
 	PurposeOpts []opt
-	Today    string
-	Done     bool
+	Today       string
+	Done        bool
 }
 
 var ruleFields = []string{"code", "name", "name_lus", "validity_days", "fee", "sponsor_required", "gst_required", "max_extensions",
@@ -421,7 +428,13 @@ func rupeesToPaise(v string) (int64, bool) {
 func (s *Service) rulesPost(w http.ResponseWriter, r *http.Request) error {
 	f := web.NewForm(r, ruleFields...)
 	v := f.Values
-	atoi := func(k string) int { n, err := strconv.Atoi(v[k]); if err != nil { return -1 }; return n }
+	atoi := func(k string) int {
+		n, err := strconv.Atoi(v[k])
+		if err != nil {
+			return -1
+		}
+		return n
+	}
 	fee, ok1 := rupeesToPaise(v["fee"])
 	ext, ok2 := rupeesToPaise(v["extension_fee"])
 	if !ok1 {

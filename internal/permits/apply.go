@@ -9,6 +9,7 @@ import (
 	"mizogov/internal/db"
 	"mizogov/internal/refno"
 	"mizogov/internal/web"
+	"mizogov/internal/workflow"
 )
 
 // Apply records a new application by person (the lead applicant) as a
@@ -251,13 +252,21 @@ func (s *Service) submitTx(ctx context.Context, tx *db.Tx, a Application) (Appli
 	if len(a.Members) == 0 {
 		return a, web.Conflict("permits.members_none")
 	}
+	if err := s.checkDocuments(a); err != nil {
+		return a, err
+	}
 	next := StSubmitted
 	if a.SponsorEPIC != "" && a.SponsorID == 0 {
 		next = StSponsorPending
 	}
-	ok, err := touch(ctx, tx, a.ID, a.Version, now, ", status = $4, submitted_at = $3, status_note = ''", []any{next}, StDraft, StCorrection)
+	ok, err := touch(ctx, tx, a.ID, a.Version, now, ", status = $4, submitted_at = $3", []any{next}, StDraft, StCorrection)
 	if err != nil || !ok {
 		return a, staleOr(err)
+	}
+	if next == StSubmitted {
+		if err := s.toOffice(ctx, tx, a.ID, ownerActor(a.ApplicantID)); err != nil {
+			return a, err
+		}
 	}
 	if _, err := s.Audit.Append(ctx, tx, audit.Event{Action: "permits.submit", ObjectType: "permit_application", ObjectID: a.Number,
 		SubjectID: a.ApplicantID, Summary: map[string]string{"status": next}}); err != nil {
@@ -286,15 +295,21 @@ func (s *Service) Cancel(ctx context.Context, person, id int64) (Application, er
 			return err
 		}
 		switch {
-		case a.Status == StCancelled || a.Status == StRejected:
+		case a.Status == StCancelled || a.Status == StRejected || a.Status == "revoked":
 			return web.Conflict("permits.not_cancellable")
 		case a.Kind == "extension" && a.Status == StIssued:
 			return web.Conflict("permits.cancel_parent")
 		}
-		ok, err := touch(ctx, tx, a.ID, a.Version, s.now(), ", status = 'cancelled', decided_at = $3", nil,
-			StDraft, StSponsorPending, StSponsorDeclined, StSubmitted, StVerification, StCorrection, StApproved, StIssued)
-		if err != nil || !ok {
-			return staleOr(err)
+		if a.CaseID != 0 && a.Status != StSponsorPending {
+			if _, err := s.step(ctx, tx, a, "cancel", ownerActor(person), 0, ""); err != nil {
+				return err
+			}
+		} else {
+			ok, err := touch(ctx, tx, a.ID, a.Version, s.now(), ", status = 'cancelled', decided_at = $3", nil,
+				StDraft, StSponsorPending, StSponsorDeclined)
+			if err != nil || !ok {
+				return staleOr(err)
+			}
 		}
 		if a.DemandID != 0 {
 			d, err := s.Payments.Demand(ctx, tx, a.DemandID)
@@ -346,4 +361,32 @@ func (s *Service) endPermits(ctx context.Context, tx *db.Tx, appID int64, status
 		}
 	}
 	return s.releaseSponsorships(ctx, tx, appID, reason)
+}
+
+// toOffice sends an application to the issuing office: a new case, or the
+// next step of a case that was sent back for correction.
+func (s *Service) toOffice(ctx context.Context, tx *db.Tx, id int64, actor workflow.Actor) error {
+	a, err := s.application(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if a.CaseID == 0 {
+		return s.openCase(ctx, tx, a, actor)
+	}
+	_, err = s.step(ctx, tx, a, "resubmit", actor, 0, "")
+	return err
+}
+
+// checkDocuments asks for every person's photo and identity document scan.
+func (s *Service) checkDocuments(a Application) error {
+	f := &web.Fields{}
+	for _, m := range a.Members {
+		if m.PhotoFile == 0 {
+			f.Add(fmt.Sprintf("photo_%d", m.ID), "permits.photo_missing", "name", m.Name)
+		}
+		if m.IDScanFile == 0 {
+			f.Add(fmt.Sprintf("idscan_%d", m.ID), "permits.idscan_missing", "name", m.Name)
+		}
+	}
+	return f.Err()
 }

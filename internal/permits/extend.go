@@ -101,7 +101,11 @@ func (s *Service) Extend(ctx context.Context, person, id int64) (Application, er
 		if status == StSponsorPending {
 			return s.askSponsor(ctx, tx, out)
 		}
-		return nil
+		if err := s.openCase(ctx, tx, out, ownerActor(person)); err != nil {
+			return err
+		}
+		out, err = s.application(ctx, tx, eid)
+		return err
 	})
 	return out, err
 }

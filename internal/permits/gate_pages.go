@@ -83,9 +83,8 @@ func (s *Service) gateCheckPost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if p != nil {
-		res.PhotoURL = "/permits/gate/photo/" + p.Number
-		if _, _, err := s.photo(r.Context(), *p); err != nil {
-			res.PhotoURL = ""
+		if s.photoFile(r.Context(), *p) != 0 {
+			res.PhotoURL = "/permits/gate/photo/" + p.Number
 		}
 	}
 	d.Result = &res

@@ -71,6 +71,13 @@ func (s *Service) OnPaid(ctx context.Context, tx *db.Tx, d payments.Demand, r pa
 	if a.Status != StApproved {
 		return fmt.Errorf("permits: application %s is %s, not approved", a.Number, a.Status)
 	}
+	return s.issueNow(ctx, tx, a, r.Number)
+}
+
+// issueNow issues the permits of an approved application (or extends
+// them) and closes its case, inside tx.
+func (s *Service) issueNow(ctx context.Context, tx *db.Tx, a Application, receipt string) error {
+	var err error
 	if a.Kind == "extension" {
 		err = s.extendPermits(ctx, tx, a)
 	} else {
@@ -83,12 +90,8 @@ func (s *Service) OnPaid(ctx context.Context, tx *db.Tx, d payments.Demand, r pa
 		return err
 	}
 	_, err = s.Audit.Append(ctx, tx, audit.Event{Action: "permits.issue", ObjectType: "permit_application", ObjectID: a.Number,
-		SubjectID: a.ApplicantID, Summary: map[string]any{"receipt": r.Number, "people": len(a.Members), "kind": a.Kind},
+		SubjectID: a.ApplicantID, Summary: map[string]any{"receipt": receipt, "people": len(a.Members), "kind": a.Kind},
 		Actor: audit.System("permits")})
-	if err != nil {
-		return err
-	}
-	_, err = s.Notify.EnqueueFor(ctx, tx, a.ApplicantID, "permits.issued", map[string]string{"number": a.Number})
 	return err
 }
 

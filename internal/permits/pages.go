@@ -95,8 +95,8 @@ func (s *Service) once(w http.ResponseWriter, r *http.Request, body []byte, fn f
 // --- Home ------------------------------------------------------------------
 
 type homeData struct {
-	Types []typeView
-	Mine  []appView
+	Types                                                       []typeView
+	Mine                                                        []appView
 	Signed, CanApply, CanProcess, CanGate, CanReports, CanRules bool
 }
 
@@ -160,7 +160,6 @@ type applyData struct {
 	IDTypeOpts                         []opt
 	Min, Max                           string // entry date bounds
 }
-
 
 // opt is one choice of a select or radio group.
 type opt struct{ Value, Label string }
@@ -493,15 +492,15 @@ func (s *Service) documentPage(r *http.Request, p Permit) docs.Page {
 		},
 		Notes: []string{T("permits.doc_note_police"), T("permits.doc_note_carry"), T("permits.doc_note_exit"), T("permits.doc_note_laminate")},
 		QR:    p.Token, QRURL: "/permits/p/" + p.Number + "/qr.png", QRLabel: T("permits.doc_qr"),
-		Footer:   T("permits.doc_footer"),
-		PDFURL:   "/permits/p/" + p.Number + "/permit.pdf", PDFLabel: T("permits.doc_pdf"), Print: T("permits.doc_print"),
+		Footer: T("permits.doc_footer"),
+		PDFURL: "/permits/p/" + p.Number + "/permit.pdf", PDFLabel: T("permits.doc_pdf"), Print: T("permits.doc_print"),
 		PhotoAlt: T("permits.doc_photo", "name", p.HolderName),
 		Back:     fmt.Sprintf("/permits/applications/%d", p.ApplicationID), BackText: T("permits.back_application"),
 	}
 	if p.Extensions > 0 {
 		page.Rows = append(page.Rows, docs.Row{Label: T("permits.doc_extensions"), Value: strconv.Itoa(p.Extensions)})
 	}
-	if photo, _, err := s.photo(r.Context(), p); err == nil && len(photo) > 0 {
+	if s.photoFile(r.Context(), p) != 0 {
 		page.PhotoURL = "/permits/gate/photo/" + p.Number
 	}
 	return page
@@ -550,9 +549,32 @@ func (s *Service) permitPDF(w http.ResponseWriter, r *http.Request) error {
 	return docs.WritePDF(w, p.Number+".pdf", b)
 }
 
+// photoFile is the id of the holder's photo, or 0.
+func (s *Service) photoFile(ctx context.Context, p Permit) int64 {
+	var id int64
+	if err := s.DB.R().QueryRowContext(ctx, `SELECT COALESCE(photo_file_id, 0) FROM permit_members WHERE id = $1`, p.MemberID).Scan(&id); err != nil {
+		return 0
+	}
+	return id
+}
+
 // photo returns the holder's photo, when one was uploaded.
 func (s *Service) photo(ctx context.Context, p Permit) ([]byte, string, error) {
-	return nil, "", db.ErrNotFound
+	id := s.photoFile(ctx, p)
+	if id == 0 {
+		return nil, "", db.ErrNotFound
+	}
+	f, err := s.Files.Get(ctx, s.DB.R(), id)
+	if err != nil {
+		return nil, "", err
+	}
+	rc, err := s.Files.Blobs.Open(ctx, f.SHA256)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	return b, f.Type, err
 }
 
 func (s *Service) gatePhoto(w http.ResponseWriter, r *http.Request) error {

@@ -19,11 +19,13 @@ import (
 	"mizogov/internal/audit"
 	"mizogov/internal/db"
 	"mizogov/internal/docs"
+	"mizogov/internal/files"
 	"mizogov/internal/jobs"
 	"mizogov/internal/notify"
 	"mizogov/internal/payments"
 	"mizogov/internal/ratelimit"
 	"mizogov/internal/web"
+	"mizogov/internal/workflow"
 )
 
 //go:embed templates/*.html
@@ -80,6 +82,8 @@ type Service struct {
 	Jobs     *jobs.Jobs
 	Docs     *docs.Service
 	Payments *payments.Service
+	Workflow *workflow.Engine
+	Files    *files.Service
 	Limits   *ratelimit.Limiter
 	Render   *web.Renderer
 	Log      *slog.Logger

@@ -22,6 +22,13 @@ func (s *Service) Routes() []web.Route {
 		{Pattern: "POST /permits/applications/{id}/cancel", Perm: PermApply, Handler: s.cancelPost},
 		{Pattern: "POST /permits/applications/{id}/pay", Perm: PermApply, Handler: s.payPost},
 		{Pattern: "POST /permits/applications/{id}/extend", Perm: PermApply, Handler: s.extendPost},
+		{Pattern: "POST /permits/applications/{id}/members/{member}/{kind}", Perm: PermApply, Handler: s.uploadPost, MaxBody: MaxIDScan + 256<<10},
+		{Pattern: "GET /permits/files/{file}", Perm: web.SignedIn, Handler: s.filePage},
+
+		// Issuing office (on the workflow engine).
+		{Pattern: "GET /permits/office", Perm: PermProcess, Handler: s.officePage},
+		{Pattern: "GET /permits/office/{id}", Perm: PermProcess, Handler: s.officeCasePage},
+		{Pattern: "POST /permits/office/{id}", Perm: PermProcess, Handler: s.officeActPost},
 
 		// Issued permits (holder, issuing office, police).
 		{Pattern: "GET /permits/p/{number}", Perm: web.SignedIn, Handler: s.permitPage},
@@ -74,6 +81,15 @@ func (s *Service) Routes() []web.Route {
 			Summary: "Start paying the fee of an approved application", Response: PayStarted{}, Status: http.StatusCreated}},
 		{Pattern: "POST /api/v1/permits/applications/{id}/extend", Perm: PermApply, Handler: s.apiExtend, API: &web.APIDoc{Tag: "permits",
 			Summary: "Ask to extend issued permits before they expire (same sponsor)", Response: Application{}, Status: http.StatusCreated, Idempotent: true}},
+		{Pattern: "POST /api/v1/permits/applications/{id}/members/{member}/{kind}", Perm: PermApply, Handler: s.apiUpload,
+			MaxBody: MaxIDScan + 256<<10, API: &web.APIDoc{Tag: "permits", ContentType: "multipart/form-data", Request: UploadForm{},
+				Summary:  "Upload a person's photo (kind=photo: JPEG or PNG, 2 MB) or identity document scan (kind=idscan: JPEG, PNG or PDF, 5 MB) as the form field \"file\"",
+				Response: Application{}}},
+		{Pattern: "GET /api/v1/permits/office/applications", Perm: PermProcess, Handler: s.apiOffice, API: &web.APIDoc{Tag: "permits",
+			Summary: "The issuing office's applications (view: team, mine, overdue, today, all; state filter; keyset pages)",
+			Query:   []web.Param{{Name: "view"}, {Name: "state"}, {Name: "after"}}, Response: OfficeList{}}},
+		{Pattern: "POST /api/v1/permits/office/applications/{id}/act", Perm: PermProcess, Handler: s.apiOfficeAct, API: &web.APIDoc{Tag: "permits",
+			Summary: "Verify, ask for a correction, approve, reject (with a reason) or revoke (with a reason)", Request: OfficeAct{}, Response: Application{}}},
 		{Pattern: "GET /api/v1/permits/permits/{number}", Perm: web.SignedIn, Handler: s.apiPermit, API: &web.APIDoc{Tag: "permits",
 			Summary: "An issued permit with its signed token (holder, issuing office, police)", Response: Permit{}}},
 
@@ -93,7 +109,7 @@ func (s *Service) Routes() []web.Route {
 			Request: GateEvents{}, Response: GateEventsResult{}}},
 
 		{Pattern: "GET /api/v1/permits/reports/{name}", Perm: PermReports, Handler: s.apiReport, API: &web.APIDoc{Tag: "permits",
-			Summary: "Reports: daily (permits by day, type and entry point), inside (people in the state now), overstays, sponsors; CSV with ?format=csv",
+			Summary:  "Reports: daily (permits by day, type and entry point), inside (people in the state now), overstays, sponsors; CSV with ?format=csv",
 			Query:    []web.Param{{Name: "from", Description: "YYYY-MM-DD"}, {Name: "to", Description: "YYYY-MM-DD"}, {Name: "format", Description: "json or csv"}},
 			Response: Report{}}},
 		{Pattern: "GET /api/v1/permits/rules", Perm: PermRules, Handler: s.apiRules, API: &web.APIDoc{Tag: "permits",

@@ -215,6 +215,9 @@ func (s *Service) ConfirmSponsorship(ctx context.Context, person, id int64) (App
 		if err != nil || !ok {
 			return staleOr(err)
 		}
+		if err := s.toOffice(ctx, tx, a.ID, systemActor); err != nil {
+			return err
+		}
 		if _, err := s.Audit.Append(ctx, tx, audit.Event{Action: "permits.sponsor_confirm", ObjectType: "permit_application", ObjectID: a.Number,
 			SubjectID: a.ApplicantID, Summary: map[string]any{"sponsor": MaskID("epic", sp.EPIC), "people": len(a.Members)}}); err != nil {
 			return err

@@ -33,6 +33,7 @@ type Application struct {
 	SponsorAt    *time.Time `json:"sponsor_confirmed_at,omitempty"`
 	Status       string     `json:"status" enum:"draft,sponsor_pending,sponsor_declined,submitted,under_verification,correction,approved,rejected,issued,cancelled"`
 	StatusNote   string     `json:"status_note,omitempty"`
+	CaseID       int64      `json:"case_id,omitempty"`
 	DemandID     int64      `json:"demand_id,omitempty"`
 	Version      int        `json:"version"`
 	CreatedAt    time.Time  `json:"created_at"`
@@ -60,20 +61,20 @@ type Member struct {
 	IDType     string    `json:"id_type" enum:"epic,aadhaar,pan,passport,dl"`
 	IDNumber   string    `json:"-"`
 	IDMasked   string    `json:"id_masked"`
-	PhotoFile  string    `json:"photo_file,omitempty"`
-	IDScanFile string    `json:"id_scan_file,omitempty"`
+	PhotoFile  int64     `json:"photo_file_id,omitempty"`
+	IDScanFile int64     `json:"id_scan_file_id,omitempty"`
 }
 
 const appCols = `id, number, kind, COALESCE(parent_id, 0), applicant_id, type_id, type_code, validity_days, fee_paise, purpose, places,
 	entry_point, COALESCE(district_id, 0), entry_date, local_contact, gst_number, sponsor_epic, COALESCE(sponsor_id, 0), sponsor_at,
-	status, status_note, COALESCE(demand_id, 0), version, created_at, submitted_at, decided_at, updated_at`
+	status, status_note, COALESCE(case_id, 0), COALESCE(demand_id, 0), version, created_at, submitted_at, decided_at, updated_at`
 
 func scanApp(row interface{ Scan(...any) error }) (Application, error) {
 	var a Application
 	var sponsorAt, submitted, decided sql.NullTime
 	err := row.Scan(&a.ID, &a.Number, &a.Kind, &a.ParentID, &a.ApplicantID, &a.TypeID, &a.TypeCode, &a.ValidityDays, &a.FeePaise,
 		&a.Purpose, &a.Places, &a.EntryPoint, &a.DistrictID, &a.EntryDate, &a.LocalContact, &a.GSTNumber, &a.SponsorEPIC, &a.SponsorID,
-		&sponsorAt, &a.Status, &a.StatusNote, &a.DemandID, &a.Version, &a.CreatedAt, &submitted, &decided, &a.UpdatedAt)
+		&sponsorAt, &a.Status, &a.StatusNote, &a.CaseID, &a.DemandID, &a.Version, &a.CreatedAt, &submitted, &decided, &a.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, db.ErrNotFound
 	}
@@ -99,7 +100,7 @@ func (s *Service) application(ctx context.Context, q db.Querier, id int64) (Appl
 	return a, err
 }
 
-const memberCols = `id, seq, name, gender, birth_date, phone, address, id_type, id_number, id_masked, COALESCE(photo_file, ''), COALESCE(id_scan_file, '')`
+const memberCols = `id, seq, name, gender, birth_date, phone, address, id_type, id_number, id_masked, COALESCE(photo_file_id, 0), COALESCE(id_scan_file_id, 0)`
 
 func (s *Service) members(ctx context.Context, q db.Querier, appID int64) ([]Member, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+memberCols+` FROM permit_members WHERE application_id = $1 ORDER BY seq`, appID)

@@ -63,6 +63,7 @@ CREATE TABLE permit_applications (
 	status TEXT NOT NULL CHECK (status IN ('draft', 'sponsor_pending', 'sponsor_declined', 'submitted', 'under_verification',
 		'correction', 'approved', 'rejected', 'issued', 'cancelled', 'revoked')),
 	status_note TEXT NOT NULL DEFAULT '',           -- correction asked for, or reason of rejection
+	case_id INTEGER REFERENCES wf_cases(id),            -- the issuing office's case, once submitted
 	demand_id INTEGER REFERENCES pay_demands(id),
 	version INTEGER NOT NULL DEFAULT 1,
 	created_at TIMESTAMP NOT NULL,
@@ -86,8 +87,8 @@ CREATE TABLE permit_members (
 	id_type TEXT NOT NULL CHECK (id_type IN ('epic', 'aadhaar', 'pan', 'passport', 'dl')),
 	id_number TEXT NOT NULL CHECK (id_number <> ''),
 	id_masked TEXT NOT NULL,
-	photo_file TEXT,                                 -- files package ids, once uploaded
-	id_scan_file TEXT,
+	photo_file_id INTEGER REFERENCES files(id),          -- the person's photo (files package)
+	id_scan_file_id INTEGER REFERENCES files(id),        -- a scan of the identity document
 	UNIQUE (application_id, seq)
 );
 
