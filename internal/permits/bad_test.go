@@ -62,7 +62,12 @@ func TestBadApplicationsChangeNothing(t *testing.T) {
 			{"no places", with("places", "  "), "places"},
 			{"no local contact", with("local_contact", ""), "local_contact"},
 			{"regular ILP without a sponsor", regular, "sponsor_epic"},
-			{"sponsor EPIC malformed", func() map[string]any { r := with("type", "REGULAR"); r["purpose"] = "work"; r["sponsor_epic"] = "MZ12"; return r }(), "sponsor_epic"},
+			{"sponsor EPIC malformed", func() map[string]any {
+				r := with("type", "REGULAR")
+				r["purpose"] = "work"
+				r["sponsor_epic"] = "MZ12"
+				return r
+			}(), "sponsor_epic"},
 			{"trader with a wrong GSTIN", trader, "gst_number"},
 			{"Aadhaar check digit wrong", member("id_number", "234123412345"), "id_number"},
 			{"PAN malformed", member("id_type", "pan"), "id_number"},
