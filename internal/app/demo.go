@@ -13,6 +13,7 @@ import (
 	"mizogov/internal/auth"
 	"mizogov/internal/db"
 	"mizogov/internal/geo"
+	"mizogov/internal/permits"
 )
 
 // DemoPassword is the password of every demo account. It exists only in
@@ -56,6 +57,10 @@ var demoUsers = []demoUser{
 	{"officer.siaha", "Beihrosa", auth.RoleOfficer, "", "Siaha"},
 	{"officer.saitual", "Malsawmtluanga", auth.RoleOfficer, "", "Saitual"},
 	{"officer.serchhip", "Lalrinawmi", auth.RoleOfficer, "", "Serchhip"},
+	{"ilp.kolasib", "Lalhriatpuii (ILP office, Kolasib)", permits.RoleOfficer, "HOME", "Kolasib"},
+	{"ilp.aizawl", "Vanlalruata (ILP office, Aizawl)", permits.RoleOfficer, "HOME", "Aizawl"},
+	{"police.vairengte", "SI Lalmuanpuia (Vairengte gate)", permits.RolePolice, "HOME", "Kolasib"},
+	{"police.sairang", "SI Ramdinthara (Sairang station)", permits.RolePolice, "HOME", "Aizawl"},
 }
 
 // seeder adds one service's demo data.

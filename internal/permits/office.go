@@ -166,32 +166,33 @@ func (s *Service) Act(ctx context.Context, p *auth.Principal, id int64, in Offic
 		if err != nil {
 			return err
 		}
-		actor := workflow.Actor{ID: p.ID, Roles: p.RolesIn}
-		if _, err := s.step(ctx, tx, a, in.Action, actor, in.Version, in.Comment); err != nil {
+		if err := s.actTx(ctx, tx, a, workflow.Actor{ID: p.ID, Roles: p.RolesIn}, in); err != nil {
 			return err
-		}
-		switch in.Action {
-		case "approve":
-			if err := s.approved(ctx, tx, a); err != nil {
-				return err
-			}
-		case "reject":
-			if err := s.releaseSponsorships(ctx, tx, a.ID, "rejected"); err != nil {
-				return err
-			}
-		case "revoke":
-			target := a.ID
-			if a.Kind == "extension" {
-				target = a.ParentID
-			}
-			if err := s.endPermits(ctx, tx, target, PermitRevoked, in.Comment); err != nil {
-				return err
-			}
 		}
 		out, err = s.application(ctx, tx, a.ID)
 		return err
 	})
 	return out, err
+}
+
+// actTx is an office step with its effects, inside tx.
+func (s *Service) actTx(ctx context.Context, tx *db.Tx, a Application, actor workflow.Actor, in OfficeAct) error {
+	if _, err := s.step(ctx, tx, a, in.Action, actor, in.Version, in.Comment); err != nil {
+		return err
+	}
+	switch in.Action {
+	case "approve":
+		return s.approved(ctx, tx, a)
+	case "reject":
+		return s.releaseSponsorships(ctx, tx, a.ID, "rejected")
+	case "revoke":
+		target := a.ID
+		if a.Kind == "extension" {
+			target = a.ParentID
+		}
+		return s.endPermits(ctx, tx, target, PermitRevoked, in.Comment)
+	}
+	return nil
 }
 
 // approved is the effect of approval: the fee becomes due (nothing to pay
