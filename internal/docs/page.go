@@ -95,8 +95,9 @@ func PDF(p Page) ([]byte, error) {
 	pdf.CellFormat(120, 8, p.Number, "", 0, "L", false, 0, "")
 	if p.Status != "" {
 		pdf.SetFont("dv", "B", 12)
-		pdf.SetX(145)
-		pdf.CellFormat(50, 8, p.Status, "1", 0, "C", false, 0, "")
+		w := pdf.GetStringWidth(p.Status) + 8
+		pdf.SetX(195 - w)
+		pdf.CellFormat(w, 8, p.Status, "1", 0, "C", false, 0, "")
 	}
 
 	// Photo on the right, rows on the left.
@@ -119,10 +120,10 @@ func PDF(p Page) ([]byte, error) {
 		pdf.SetXY(15, y)
 		pdf.SetFont("dv", "", 9)
 		pdf.SetTextColor(74, 85, 96)
-		pdf.CellFormat(45, 6, r.Label, "", 0, "L", false, 0, "")
+		pdf.CellFormat(50, 6, r.Label, "", 0, "L", false, 0, "")
 		pdf.SetTextColor(0, 0, 0)
 		pdf.SetFont("dv", "B", 11)
-		pdf.MultiCell(90, 6, r.Value, "", "L", false)
+		pdf.MultiCell(85, 6, r.Value, "", "L", false)
 		y = pdf.GetY() + 1.5
 	}
 

@@ -500,8 +500,12 @@ func (s *Service) documentPage(r *http.Request, p Permit) docs.Page {
 	if p.Extensions > 0 {
 		page.Rows = append(page.Rows, docs.Row{Label: T("permits.doc_extensions"), Value: strconv.Itoa(p.Extensions)})
 	}
-	if s.photoFile(r.Context(), p) != 0 {
-		page.PhotoURL = "/permits/gate/photo/" + p.Number
+	if id := s.photoFile(r.Context(), p); id != 0 {
+		// Police see it through the gate; the holder and the office as the upload.
+		page.PhotoURL = fmt.Sprintf("/permits/files/%d", id)
+		if v := me(r); v.ID != p.HolderID && v.Can(PermGate) && !v.CanIn(PermProcess, s.homeDept(r.Context()), p.DistrictID) {
+			page.PhotoURL = "/permits/gate/photo/" + p.Number
+		}
 	}
 	return page
 }

@@ -23,6 +23,10 @@ const L = (k) => root.dataset["l" + k.charAt(0).toUpperCase() + k.slice(1)] || k
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/permits/gate/sw.js", { scope: "/permits/gate/" }).catch(() => {});
+  navigator.serviceWorker.ready.then((reg) => {
+    const assets = [...document.querySelectorAll("link[rel=stylesheet], link[rel=icon], script[src]")].map((e) => e.href || e.src);
+    if (reg.active) reg.active.postMessage({ cache: assets });
+  });
 }
 
 // --- keys and revocations -------------------------------------------------

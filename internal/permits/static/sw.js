@@ -58,3 +58,12 @@ self.addEventListener("fetch", (e) => {
     e.respondWith(cacheFirst(req));
   }
 });
+
+// The page names what it needs beyond the shell (its versioned stylesheet
+// and icon), so that it also looks right offline.
+self.addEventListener("message", (e) => {
+  const urls = (e.data && e.data.cache) || [];
+  const same = urls.filter((u) => new URL(u, self.location.origin).origin === self.location.origin);
+  e.waitUntil(caches.open(CACHE).then((c) => Promise.all(same.map((u) =>
+    fetch(u).then((r) => r.ok ? c.put(u, r) : null).catch(() => null)))));
+});
