@@ -55,7 +55,7 @@ func signInCitizen(t *testing.T, tb *tab, phone string) {
 // firstLink is the href of the first element matching sel.
 func firstLink(tb *tab, sel string) string {
 	tb.t.Helper()
-	href := get(tb, chromedp.Evaluate[string](`(document.querySelector(` + jsString(sel) + `) || {}).getAttribute ? document.querySelector(` + jsString(sel) + `).getAttribute("href") : ""`))
+	href := get(tb, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`) || {}).getAttribute ? document.querySelector(`+jsString(sel)+`).getAttribute("href") : ""`))
 	if href == "" {
 		tb.t.Fatalf("no link %s", sel)
 	}
