@@ -142,7 +142,7 @@ func (s *Service) Rotate(ctx context.Context) (string, error) {
 		return "", err
 	}
 	s.mu.Lock()
-	s.signer, s.keys = nil, nil
+	s.signer, s.keysAt = nil, time.Time{}
 	s.mu.Unlock()
 	return kid, nil
 }
@@ -235,7 +235,13 @@ func (s *Service) loadKeys(ctx context.Context) (*KeySet, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	ks := NewKeySet(keys)
+	s.mu.RLock()
+	prev := s.keys
+	s.mu.RUnlock()
+	ks, err := newKeySet(keys, prev)
+	if err != nil {
+		return nil, fmt.Errorf("docs: %w", err)
+	}
 	s.mu.Lock()
 	s.keys, s.keysAt = ks, time.Now()
 	s.mu.Unlock()

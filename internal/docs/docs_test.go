@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -348,7 +349,11 @@ func benchToken(b *testing.B) (string, *KeySet) {
 		"dtp": "ILP", "ptp": "TEMP", "name": "Lalthanzuala Ralte", "idm": "XXXX-XXXX-4321", "iat": 1795000000,
 		"nbf": 1795000000, "exp": 1795604800})
 	tok := sign(priv, "k1", payload)
-	return tok, NewKeySet(map[string]ed25519.PublicKey{"k1": priv.Public().(ed25519.PublicKey)})
+	ks, err := NewKeySet(map[string]ed25519.PublicKey{"k1": priv.Public().(ed25519.PublicKey)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok, ks
 }
 
 // BenchmarkVerifyOffline measures a verifier holding the key set (as a gate
@@ -380,5 +385,67 @@ func BenchmarkSign(b *testing.B) {
 	payload := []byte(`{"sub":"MZ-ILP-2627-012345-6","name":"Lalthanzuala Ralte"}`)
 	for i := 0; i < b.N; i++ {
 		sign(priv, "k1", payload)
+	}
+}
+
+// TestFastVerifyAgreesWithStandardLibrary: the precomputed-table verifier
+// accepts exactly what crypto/ed25519 accepts, on good signatures, every
+// kind of damaged one, non-canonical S and random bytes.
+func TestFastVerifyAgreesWithStandardLibrary(t *testing.T) {
+	rnd := func(n int) []byte { b := make([]byte, n); rand.Read(b); return b }
+	for i := 0; i < 300; i++ {
+		pub, priv, _ := ed25519.GenerateKey(nil)
+		k, err := newPubKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := rnd(i)
+		sig := ed25519.Sign(priv, msg)
+		cases := [][]byte{sig, rnd(64)}
+		for _, bit := range []int{0, 100, 255, 256, 300, 511} {
+			bad := append([]byte(nil), sig...)
+			bad[bit/8] ^= 1 << (bit % 8)
+			cases = append(cases, bad)
+		}
+		// S + L: the same point, a non-canonical scalar (must be refused).
+		nc := append([]byte(nil), sig...)
+		l := []byte{0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10}
+		carry := 0
+		for j := 0; j < 32; j++ {
+			v := int(nc[32+j]) + int(l[j]) + carry
+			nc[32+j], carry = byte(v), v>>8
+		}
+		cases = append(cases, nc)
+		for j, c := range cases {
+			if got, want := k.verify(msg, c), ed25519.Verify(pub, msg, c); got != want {
+				t.Fatalf("key %d case %d: fast %v, crypto/ed25519 %v", i, j, got, want)
+			}
+		}
+		if !k.verify(msg, sig) {
+			t.Fatal("a good signature was refused")
+		}
+		if k.verify(append(msg, 0), sig) {
+			t.Fatal("a signature of another message was accepted")
+		}
+	}
+	if _, err := newPubKey(make([]byte, 31)); err == nil {
+		t.Fatal("a short key was accepted")
+	}
+	bad := make([]byte, 32)
+	bad[0] = 2 // y = 2 is not on the curve
+	if _, err := newPubKey(bad); err == nil {
+		t.Fatal("a key off the curve was accepted")
+	}
+}
+
+// BenchmarkStdlibVerify is crypto/ed25519.Verify alone, for comparison.
+func BenchmarkStdlibVerify(b *testing.B) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	msg := make([]byte, 300)
+	sig := ed25519.Sign(priv, msg)
+	for i := 0; i < b.N; i++ {
+		if !ed25519.Verify(pub, msg, sig) {
+			b.Fatal("bad")
+		}
 	}
 }

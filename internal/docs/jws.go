@@ -73,16 +73,32 @@ func (v *Verified) Claims(dst any) error {
 // KeySet is a set of public keys by kid: what a verifier needs, and all it
 // needs, to check documents offline.
 type KeySet struct {
-	keys map[string]ed25519.PublicKey
+	keys map[string]*pubKey
 }
 
-// NewKeySet builds a set from public keys by kid.
-func NewKeySet(keys map[string]ed25519.PublicKey) *KeySet {
-	k := &KeySet{keys: make(map[string]ed25519.PublicKey, len(keys))}
+// NewKeySet builds a set from public keys by kid. A key that is not a
+// point of the curve is an error.
+func NewKeySet(keys map[string]ed25519.PublicKey) (*KeySet, error) {
+	return newKeySet(keys, nil)
+}
+
+// newKeySet reuses the precomputed tables of keys already in prev.
+func newKeySet(keys map[string]ed25519.PublicKey, prev *KeySet) (*KeySet, error) {
+	k := &KeySet{keys: make(map[string]*pubKey, len(keys))}
 	for kid, pub := range keys {
-		k.keys[kid] = pub
+		if prev != nil {
+			if old, ok := prev.keys[kid]; ok && bytes.Equal(old.raw, pub) {
+				k.keys[kid] = old
+				continue
+			}
+		}
+		pk, err := newPubKey(pub)
+		if err != nil {
+			return nil, fmt.Errorf("key %q: %w", kid, err)
+		}
+		k.keys[kid] = pk
 	}
-	return k
+	return k, nil
 }
 
 // Len is the number of keys.
@@ -139,7 +155,7 @@ func (k *KeySet) Verify(token string) (*Verified, error) {
 	if !ok {
 		return nil, ErrUnknownKey
 	}
-	if !ed25519.Verify(pub, []byte(token[:j]), sig[:ed25519.SignatureSize]) {
+	if !pub.verify([]byte(token[:j]), sig[:ed25519.SignatureSize]) {
 		return nil, ErrSignature
 	}
 	payload, err := b64.DecodeString(pPart)
@@ -175,7 +191,7 @@ func Thumbprint(pub ed25519.PublicKey) string {
 func (k *KeySet) JWKS() JWKS {
 	out := JWKS{Keys: []JWK{}}
 	for kid, pub := range k.keys {
-		out.Keys = append(out.Keys, JWK{Kty: "OKP", Crv: "Ed25519", X: b64.EncodeToString(pub), Kid: kid, Alg: Alg, Use: "sig"})
+		out.Keys = append(out.Keys, JWK{Kty: "OKP", Crv: "Ed25519", X: b64.EncodeToString(pub.raw), Kid: kid, Alg: Alg, Use: "sig"})
 	}
 	sortJWKs(out.Keys)
 	return out
@@ -198,7 +214,7 @@ func ParseJWKS(b []byte) (*KeySet, error) {
 	if err := json.Unmarshal(b, &set); err != nil {
 		return nil, fmt.Errorf("jwks: %w", err)
 	}
-	k := &KeySet{keys: map[string]ed25519.PublicKey{}}
+	keys := map[string]ed25519.PublicKey{}
 	for _, j := range set.Keys {
 		if j.Kty != "OKP" || j.Crv != "Ed25519" || (j.Use != "" && j.Use != "sig") {
 			continue
@@ -210,7 +226,11 @@ func ParseJWKS(b []byte) (*KeySet, error) {
 		if err != nil || len(x) != ed25519.PublicKeySize || j.Kid == "" {
 			return nil, fmt.Errorf("jwks: key %q is malformed", j.Kid)
 		}
-		k.keys[j.Kid] = ed25519.PublicKey(x)
+		keys[j.Kid] = ed25519.PublicKey(x)
+	}
+	k, err := NewKeySet(keys)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
 	}
 	return k, nil
 }

@@ -321,14 +321,9 @@ func (s *Service) apiGateVerify(w http.ResponseWriter, r *http.Request) error {
 		f.Add("token", "permits.gate_code_required")
 		return f.Err()
 	}
-	res, p, err := s.Check(r.Context(), in)
+	res, _, err := s.Check(r.Context(), in)
 	if err != nil {
 		return err
-	}
-	if p != nil {
-		if s.photoFile(r.Context(), *p) != 0 {
-			res.PhotoURL = "/permits/gate/photo/" + p.Number
-		}
 	}
 	web.WriteJSON(w, http.StatusOK, res)
 	return nil

@@ -136,7 +136,7 @@ func TestBadApplicationsChangeNothing(t *testing.T) {
 			upload(t, c, fmt.Sprintf("/api/v1/permits/applications/%d/members/%d/idscan", a.ID, m.ID), tinyPNG)
 		}
 		e.Clock.Advance(3 * 24 * time.Hour)
-		c = e.Citizen(t, "+919830000010")
+		c = w.citizenAgain(t, "+919830000010")
 		if r := c.JSON(t, "POST", fmt.Sprintf("/api/v1/permits/applications/%d/submit", a.ID), nil); r.Status != 422 || !strings.Contains(r.Body, "entry_date") {
 			t.Fatalf("stale draft: %d %s", r.Status, r.Body)
 		}

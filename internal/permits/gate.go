@@ -2,6 +2,7 @@ package permits
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -104,12 +105,25 @@ func (s *Service) Check(ctx context.Context, in GateCheck) (GateResult, *Permit,
 	from, to := time.Unix(c.Nbf, 0), time.Unix(c.Exp, 0)
 	r := GateResult{Result: judge(now, from, to), Number: c.Sub, Type: c.Ptp, HolderName: c.Name, IDMasked: c.Idm,
 		ValidFrom: &from, ValidTo: &to, Kid: v.Header.Kid}
-	p, err := s.PermitByNumber(ctx, s.DB.R(), c.Sub)
+	// One query: the register's permit, whether it has a photo, and its last gate event.
+	var photo int64
+	var kind, gate string
+	p, err := scanGate(s.DB.R().QueryRowContext(ctx, `SELECT p.id, p.number, p.application_id, p.member_id, p.holder_id, p.type_code, p.holder_name, p.id_masked,
+		COALESCE(p.district_id, 0), p.entry_point, p.valid_from, p.valid_to, p.status, p.status_reason, p.doc_id, p.token, p.extensions,
+		p.issued_at, COALESCE(m.photo_file_id, 0),
+		COALESCE(e.kind, ''), COALESCE(e.gate, '')
+		FROM permits p JOIN permit_members m ON m.id = p.member_id
+		LEFT JOIN permit_gate_events e ON e.id = (SELECT x.id FROM permit_gate_events x WHERE x.permit_id = p.id ORDER BY x.at DESC, x.id DESC LIMIT 1)
+		WHERE p.number = $1`, c.Sub), &photo, &kind, &gate)
 	if errors.Is(err, db.ErrNotFound) {
 		return r, nil, nil // genuinely signed, not in this register (another node's backup?): judged on its own
 	}
 	if err != nil {
 		return GateResult{}, nil, err
+	}
+	r.LastEvent, r.LastGate = kind, gate
+	if photo != 0 {
+		r.PhotoURL = "/permits/gate/photo/" + p.Number
 	}
 	switch p.Status {
 	case PermitRevoked, PermitCancelled:
@@ -121,11 +135,6 @@ func (s *Service) Check(ctx context.Context, in GateCheck) (GateResult, *Permit,
 			vf, vt := p.ValidFrom, p.ValidTo
 			r.ValidFrom, r.ValidTo, r.Result = &vf, &vt, judge(now, vf, vt)
 		}
-	}
-	var kind, gate string
-	err = s.DB.R().QueryRowContext(ctx, `SELECT kind, gate FROM permit_gate_events WHERE permit_id = $1 ORDER BY at DESC, id DESC LIMIT 1`, p.ID).Scan(&kind, &gate)
-	if err == nil {
-		r.LastEvent, r.LastGate = kind, gate
 	}
 	return r, &p, nil
 }
@@ -243,4 +252,16 @@ func (s *Service) mayView(ctx context.Context, p *auth.Principal, pm Permit) boo
 
 func eventID(prefix string, now time.Time) string {
 	return fmt.Sprintf("%s-%d-%s", prefix, now.UnixMilli(), web.NewID())
+}
+
+// scanGate reads a permit row followed by extra columns.
+func scanGate(row interface{ Scan(...any) error }, extra ...any) (Permit, error) {
+	var p Permit
+	dest := append([]any{&p.ID, &p.Number, &p.ApplicationID, &p.MemberID, &p.HolderID, &p.TypeCode, &p.HolderName, &p.IDMasked, &p.DistrictID,
+		&p.EntryPoint, &p.ValidFrom, &p.ValidTo, &p.Status, &p.StatusReason, &p.DocID, &p.Token, &p.Extensions, &p.IssuedAt}, extra...)
+	err := row.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, db.ErrNotFound
+	}
+	return p, err
 }

@@ -78,14 +78,9 @@ func (s *Service) gateCheckPost(w http.ResponseWriter, r *http.Request) error {
 	if len(code) < 40 {
 		in = GateCheck{Number: code}
 	}
-	res, p, err := s.Check(r.Context(), in)
+	res, _, err := s.Check(r.Context(), in)
 	if err != nil {
 		return err
-	}
-	if p != nil {
-		if s.photoFile(r.Context(), *p) != 0 {
-			res.PhotoURL = "/permits/gate/photo/" + p.Number
-		}
 	}
 	d.Result = &res
 	return s.renderGate(w, r, http.StatusOK, d)

@@ -206,3 +206,14 @@ func (w *world) gate(t testing.TB, check map[string]string) map[string]any {
 	}
 	return r.JSON(t)
 }
+
+// citizenAgain signs a visitor in again, once every message queued for them
+// has gone (a permit number in an SMS would look like a one-time code).
+func (w *world) citizenAgain(t testing.TB, phone string) *apptest.Client {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for w.e.Count(t, `SELECT COUNT(*) FROM outbox WHERE status = 'pending'`) > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return w.e.Citizen(t, phone)
+}

@@ -63,7 +63,7 @@ func TestRulesAreDated(t *testing.T) {
 		// An application made before keeps its rules, even when decided after.
 		e.Clock.Advance(50 * time.Hour)
 		w.relogin(t)
-		c = e.Citizen(t, "+919830000020")
+		c = w.citizenAgain(t, "+919830000020")
 		for _, step := range []string{"verify", "approve"} {
 			if r := w.act(t, w.officer, before.ID, step, ""); r.Status != 200 {
 				t.Fatalf("%s: %d %s", step, r.Status, r.Body)
@@ -174,7 +174,7 @@ func TestCorrectionExtendCancelExpire(t *testing.T) {
 			t.Fatalf("unknown report: %d", r.Status)
 		}
 		// Extending after expiry is refused.
-		c = e.Citizen(t, "+919830000030")
+		c = w.citizenAgain(t, "+919830000030")
 		if r := c.JSON(t, "POST", fmt.Sprintf("/api/v1/permits/applications/%d/extend", a.ID), nil); r.Status != 409 {
 			t.Fatalf("extend after expiry: %d", r.Status)
 		}
