@@ -86,9 +86,9 @@ func (s *Service) applyTx(ctx context.Context, tx *db.Tx, person int64, in Apply
 }
 
 func insertMember(ctx context.Context, tx *db.Tx, appID int64, m Member) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO permit_members (application_id, seq, name, gender, birth_date, phone, address, id_type, id_number, id_masked)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, appID, m.Seq, m.Name, m.Gender, db.Time(m.BirthDate), m.Phone, m.Address,
-		m.IDType, m.IDNumber, m.IDMasked)
+	_, err := tx.ExecContext(ctx, `INSERT INTO permit_members (application_id, seq, name, gender, birth_date, phone, address, id_type, id_number,
+		id_masked, photo_file_id, id_scan_file_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, appID, m.Seq, m.Name, m.Gender,
+		db.Time(m.BirthDate), m.Phone, m.Address, m.IDType, m.IDNumber, m.IDMasked, nullID(m.PhotoFile), nullID(m.IDScanFile))
 	return err
 }
 
