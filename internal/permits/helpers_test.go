@@ -35,7 +35,7 @@ func (w *world) relogin(t testing.TB) {
 	w.officer, w.police = w.e.Staff(t, w.creds[0]), w.e.Staff(t, w.creds[1])
 }
 
-func newWorld(t *testing.T, e *apptest.Env) *world {
+func newWorld(t testing.TB, e *apptest.Env) *world {
 	t.Helper()
 	ctx := context.Background()
 	home, err := e.App.Auth.SaveDepartment(ctx, nil, auth.Department{Code: "HOME", Name: "Home Department", NameLus: "Home Department"})
