@@ -300,7 +300,7 @@ func (s *Service) Cancel(ctx context.Context, person, id int64) (Application, er
 		case a.Kind == "extension" && a.Status == StIssued:
 			return web.Conflict("permits.cancel_parent")
 		}
-		if a.CaseID != 0 && a.Status != StSponsorPending {
+		if a.CaseID != 0 {
 			if _, err := s.step(ctx, tx, a, "cancel", ownerActor(person), 0, ""); err != nil {
 				return err
 			}
