@@ -58,9 +58,7 @@ var demoUsers = []demoUser{
 	{"officer.saitual", "Malsawmtluanga", auth.RoleOfficer, "", "Saitual"},
 	{"officer.serchhip", "Lalrinawmi", auth.RoleOfficer, "", "Serchhip"},
 	{"ilp.kolasib", "Lalhriatpuii (ILP office, Kolasib)", permits.RoleOfficer, "HOME", "Kolasib"},
-	{"ilp.aizawl", "Vanlalruata (ILP office, Aizawl)", permits.RoleOfficer, "HOME", "Aizawl"},
 	{"police.vairengte", "SI Lalmuanpuia (Vairengte gate)", permits.RolePolice, "HOME", "Kolasib"},
-	{"police.sairang", "SI Ramdinthara (Sairang station)", permits.RolePolice, "HOME", "Aizawl"},
 }
 
 // seeder adds one service's demo data.
