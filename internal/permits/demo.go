@@ -66,7 +66,7 @@ func (s *Service) SeedDemo(ctx context.Context) error {
 		{name: "Rakesh Yadav", phone: "+919830100002", typ: "REGULAR", entry: "VRT", sponsor: true},
 		{name: "Sunita Das", phone: "+919830100003", typ: "TEMP", entry: "VRT"},
 		{name: "Arjun Menon", phone: "+919830100004", typ: "STAY", entry: "BRB", steps: []string{"verify"}},
-		{name: "Fatima Begum", phone: "+919830100005", typ: "TEMP", entry: "KHM", steps: []string{"correction:The photo is not clear; upload a passport-style photo"}},
+		{name: "Fatima Begum", phone: "+919830100005", typ: "TEMP", entry: "BRB", steps: []string{"correction:The photo is not clear; upload a passport-style photo"}},
 		{name: "Deepak Singh", phone: "+919830100006", typ: "TEMP", entry: "VRT", steps: []string{"verify", "approve"}},
 		{name: "Manoj Tiwari", phone: "+919830100007", typ: "TEMP", entry: "VRT", steps: []string{"reject:The identity document does not match the name given"}},
 		{name: "Kiran Bose", phone: "+919830100008", typ: "TEMP", entry: "BRB", steps: []string{"cancel"}},
