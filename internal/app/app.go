@@ -63,6 +63,7 @@ type App struct {
 func (a *App) modules() []func(ctx context.Context) error {
 	return []func(ctx context.Context) error{
 		// services are added here, one line each
+		a.buildOPD,
 	}
 }
 

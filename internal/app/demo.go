@@ -56,6 +56,7 @@ var demoUsers = []demoUser{
 	{"officer.siaha", "Beihrosa", auth.RoleOfficer, "", "Siaha"},
 	{"officer.saitual", "Malsawmtluanga", auth.RoleOfficer, "", "Saitual"},
 	{"officer.serchhip", "Lalrinawmi", auth.RoleOfficer, "", "Serchhip"},
+	{"counter.cha", "Lalnunpuii (OPD counter, Aizawl Civil Hospital)", "opd_counter", "HFW", "Aizawl"},
 }
 
 // seeder adds one service's demo data.

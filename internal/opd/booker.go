@@ -1,0 +1,281 @@
+package opd
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"mizogov/internal/db"
+	"mizogov/internal/web"
+)
+
+// Booker is the booking writer: group commit. Requests wait in a queue; one
+// goroutine takes everything waiting (up to MaxBatch), runs each booking in
+// a savepoint of one transaction, so that a refused booking rolls back alone
+// and the others go on, commits once (one fsync for the whole batch with
+// SQLite's synchronous=FULL), and only then answers every request of the
+// batch. An acknowledged booking is therefore on disk, and the cost of the
+// fsync is shared by every booking that arrived while the last one ran.
+//
+// Capacity is not decided here: each booking's conditional UPDATE and the
+// table's CHECK and UNIQUE constraints decide, inside the transaction. On
+// PostgreSQL each app node has its own Booker and the database orders them:
+// a batch first locks its sessions in id order, so batches of two nodes
+// never wait for each other in a cycle; a deadlock or serialization failure
+// that happens anyway is retried.
+type Booker struct {
+	DB       *db.DB
+	Log      *slog.Logger
+	MaxBatch int           // bookings per transaction (default 256)
+	Queue    int           // waiting requests before new ones are refused with 503 (default 8192)
+	IdleExit time.Duration // the writer goroutine ends after this long without work (default 5 s)
+
+	// Book runs one booking inside tx (called only by the writer goroutine).
+	Book func(ctx context.Context, tx *db.Tx, r *BookRequest) (BookResult, error)
+
+	mu      sync.Mutex
+	queue   chan *BookRequest
+	running bool
+	stats   BatchStats
+}
+
+// BatchStats count what the writer did (for the load command and metrics).
+type BatchStats struct {
+	Batches  int64
+	Bookings int64
+	Largest  int
+}
+
+// BookRequest is one booking waiting for the writer.
+type BookRequest struct {
+	Input BookInput
+	ctx   context.Context
+	done  chan bookAnswer
+	tries int
+}
+
+type bookAnswer struct {
+	res BookResult
+	err error
+}
+
+// ErrBusy refuses a booking when the queue is full: the client should retry.
+var ErrBusy = &web.Error{Status: http.StatusServiceUnavailable, Code: "busy", Key: "opd.busy", RetryAfter: 2 * time.Second}
+
+func (b *Booker) init() {
+	if b.queue == nil {
+		n := b.Queue
+		if n <= 0 {
+			n = 8192
+		}
+		b.queue = make(chan *BookRequest, n)
+	}
+}
+
+// Submit queues a booking and waits until its batch has committed.
+func (b *Booker) Submit(ctx context.Context, in BookInput) (BookResult, error) {
+	r := &BookRequest{Input: in, ctx: ctx, done: make(chan bookAnswer, 1)}
+	b.mu.Lock()
+	b.init()
+	select {
+	case b.queue <- r:
+	default:
+		b.mu.Unlock()
+		return BookResult{}, ErrBusy
+	}
+	if !b.running {
+		b.running = true
+		go b.loop()
+	}
+	b.mu.Unlock()
+	select {
+	case a := <-r.done:
+		return a.res, a.err
+	case <-ctx.Done():
+		// The booking may still be made; the client has gone and will not
+		// hear about it. A retry with the same Idempotency-Key finds it.
+		return BookResult{}, ctx.Err()
+	}
+}
+
+// Stats returns what the writer has done so far.
+func (b *Booker) Stats() BatchStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stats
+}
+
+func (b *Booker) loop() {
+	idle := b.IdleExit
+	if idle <= 0 {
+		idle = 5 * time.Second
+	}
+	maxBatch := b.MaxBatch
+	if maxBatch <= 0 {
+		maxBatch = 256
+	}
+	timer := time.NewTimer(idle)
+	defer timer.Stop()
+	var retry []*BookRequest
+	for {
+		var first *BookRequest
+		if len(retry) > 0 {
+			first, retry = retry[0], retry[1:]
+		} else {
+			select {
+			case first = <-b.queue:
+			case <-timer.C:
+				b.mu.Lock()
+				if len(b.queue) > 0 {
+					b.mu.Unlock()
+					timer.Reset(idle)
+					continue
+				}
+				b.running = false
+				b.mu.Unlock()
+				return
+			}
+		}
+		batch := append(make([]*BookRequest, 0, 64), first)
+		batch = append(batch, retry...)
+		retry = nil
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-b.queue:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		retry = b.run(batch)
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(idle)
+	}
+}
+
+// run commits one batch and answers its requests. It returns the requests
+// to try again in the next batch (PostgreSQL deadlocks and serialization
+// failures).
+func (b *Booker) run(batch []*BookRequest) []*BookRequest {
+	live := batch[:0]
+	for _, r := range batch {
+		if r.ctx.Err() != nil {
+			r.done <- bookAnswer{err: r.ctx.Err()}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	answers := make([]bookAnswer, len(live))
+	var again []*BookRequest
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := b.DB.Tx(ctx, func(tx *db.Tx) error {
+		again = again[:0]
+		if b.DB.Dialect == db.Postgres {
+			if err := lockSessions(ctx, tx, live); err != nil {
+				return err
+			}
+		}
+		for i, r := range live {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT booking`); err != nil {
+				return err
+			}
+			res, err := b.Book(ctx, tx, r)
+			if err != nil {
+				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT booking`); rerr != nil {
+					return rerr
+				}
+				if retryable(err) && r.tries < 5 {
+					r.tries++
+					again = append(again, r)
+					answers[i] = bookAnswer{err: errRetry}
+				} else {
+					answers[i] = bookAnswer{err: err}
+				}
+			} else {
+				answers[i] = bookAnswer{res: res}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT booking`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if retryable(err) {
+			// The batch as a whole lost a race on PostgreSQL: try it again.
+			var out []*BookRequest
+			for _, r := range live {
+				if r.tries < 5 {
+					r.tries++
+					out = append(out, r)
+				} else {
+					r.done <- bookAnswer{err: err}
+				}
+			}
+			return out
+		}
+		// Nothing of the batch was stored: every request hears so.
+		if b.Log != nil {
+			b.Log.Error("booking batch failed", "size", len(live), "err", err)
+		}
+		for _, r := range live {
+			r.done <- bookAnswer{err: err}
+		}
+		return nil
+	}
+	b.mu.Lock()
+	b.stats.Batches++
+	b.stats.Bookings += int64(len(live) - len(again))
+	b.stats.Largest = max(b.stats.Largest, len(live))
+	b.mu.Unlock()
+	for i, r := range live {
+		if answers[i].err == errRetry {
+			continue
+		}
+		r.done <- answers[i]
+	}
+	return again
+}
+
+var errRetry = errors.New("retry in the next batch")
+
+// lockSessions takes the row locks of every session of the batch in id
+// order before anything else, so that two nodes' batches cannot deadlock on them.
+func lockSessions(ctx context.Context, tx *db.Tx, batch []*BookRequest) error {
+	var ids []int64
+	for _, r := range batch {
+		if r.Input.SessionID != 0 {
+			ids = append(ids, r.Input.SessionID)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM opd_sessions WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retryable reports PostgreSQL deadlocks and serialization failures.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
