@@ -3,6 +3,7 @@ package opd
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type managePage struct {
 	Templates   []Template
 	Holidays    []Holiday
 	Sessions    []Session
+	Department  Department // the one whose sessions and templates are shown
 	Notice      string
 	Weekdays    []int
 	Today       string
@@ -56,14 +58,30 @@ func (s *Service) renderManage(w http.ResponseWriter, r *http.Request, status in
 	if data.Doctors, err = s.Doctors(ctx, h.ID); err != nil {
 		return err
 	}
-	if data.Templates, err = s.Templates(ctx, h.ID); err != nil {
+	if len(data.Departments) == 0 {
+		return web.NotFound()
+	}
+	data.Department = data.Departments[0]
+	did, _ := strconv.ParseInt(r.FormValue("department"), 10, 64)
+	for _, d := range data.Departments {
+		if d.ID == did {
+			data.Department = d
+		}
+	}
+	ts, err := s.Templates(ctx, h.ID)
+	if err != nil {
 		return err
+	}
+	for _, t := range ts {
+		if t.DepartmentID == data.Department.ID {
+			data.Templates = append(data.Templates, t)
+		}
 	}
 	if data.Holidays, err = s.Holidays(ctx, h.ID, today); err != nil {
 		return err
 	}
 	t, _ := ParseDay(today)
-	if data.Sessions, err = s.Sessions(ctx, SessionFilter{HospitalID: h.ID, From: today, To: t.AddDate(0, 0, 7).Format(DayLayout)}); err != nil {
+	if data.Sessions, err = s.Sessions(ctx, SessionFilter{HospitalID: h.ID, DepartmentID: data.Department.ID, From: today, To: t.AddDate(0, 0, 7).Format(DayLayout)}); err != nil {
 		return err
 	}
 	if f != nil {
@@ -129,7 +147,11 @@ func (s *Service) manageAction(w http.ResponseWriter, r *http.Request) error {
 		f.Errors = e.Fields
 		return s.renderManage(w, r, e.Status, f, "")
 	}
-	http.Redirect(w, r, "/opd/manage/"+strconv.FormatInt(h.ID, 10)+"?done="+action, http.StatusSeeOther)
+	next := "/opd/manage/" + strconv.FormatInt(h.ID, 10) + "?done=" + action
+	if d := r.FormValue("department"); d != "" {
+		next += "&department=" + url.QueryEscape(d)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
 
