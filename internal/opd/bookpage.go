@@ -219,8 +219,8 @@ func bookingURL(id int64) string { return "/opd/bookings/" + strconv.FormatInt(i
 
 type bookingPage struct {
 	page
-	Booking Booking
-	Notice  string
+	Booking   Booking
+	Notice    string
 	CanCancel bool
 }
 

@@ -563,8 +563,8 @@ func statusMatch(params []string, status string) bool {
 
 func (s *Service) fhirAppointmentOf(b Booking) FHIRAppointment {
 	a := FHIRAppointment{ResourceType: "Appointment", ID: strconv.FormatInt(b.ID, 10),
-		Identifier: []fhirIdentifier{{System: SystemRefno, Value: b.Refno}, {System: SystemToken, Value: strconv.Itoa(b.Token)}},
-		Status:     fhirStatus[b.Status],
+		Identifier:  []fhirIdentifier{{System: SystemRefno, Value: b.Refno}, {System: SystemToken, Value: strconv.Itoa(b.Token)}},
+		Status:      fhirStatus[b.Status],
 		ServiceType: []fhirConcept{{Text: b.DepartmentNm}},
 		Description: "Token " + strconv.Itoa(b.Token) + ", " + b.DepartmentNm + ", " + b.HospitalName,
 		Start:       fhirTime(b.StartsAt), End: fhirTime(b.EndsAt), Created: fhirTime(b.CreatedAt),

@@ -129,7 +129,10 @@ func (s *Service) manageAction(w http.ResponseWriter, r *http.Request) error {
 		run = func(f *web.Form) error { return s.toggleTemplate(ctx, h, f) }
 	case "holiday":
 		names = []string{"day", "holiday_name"}
-		run = func(f *web.Form) error { _, err := s.AddHoliday(ctx, h, f.Values["day"], f.Values["holiday_name"]); return err }
+		run = func(f *web.Form) error {
+			_, err := s.AddHoliday(ctx, h, f.Values["day"], f.Values["holiday_name"])
+			return err
+		}
 	case "session":
 		names = []string{"session_id", "online_capacity_s", "counter_quota_s", "status"}
 		run = func(f *web.Form) error { return s.updateSession(ctx, h, f) }

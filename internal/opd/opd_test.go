@@ -420,13 +420,13 @@ func TestCounterQueue(t *testing.T) {
 			body   map[string]any
 			status int
 		}{
-			{map[string]any{"department_id": medicine, "card": bb.Refno}, 409},                           // checked in already
-			{map[string]any{"department_id": medicine, "card": bt.Refno}, 422},                           // tomorrow's
-			{map[string]any{"department_id": surgery, "card": ba.Refno}, 422},                            // another department
-			{map[string]any{"department_id": medicine, "card": "MZ-OPD-2627-000001-0"}, 422},             // bad check digit
-			{map[string]any{"department_id": medicine, "session_id": today, "token": 9}, 422},            // no such token
-			{map[string]any{"department_id": medicine}, 422},                                             // nothing given
-			{map[string]any{"department_id": 999, "card": ba.Refno}, 404},                                // no such department
+			{map[string]any{"department_id": medicine, "card": bb.Refno}, 409},                // checked in already
+			{map[string]any{"department_id": medicine, "card": bt.Refno}, 422},                // tomorrow's
+			{map[string]any{"department_id": surgery, "card": ba.Refno}, 422},                 // another department
+			{map[string]any{"department_id": medicine, "card": "MZ-OPD-2627-000001-0"}, 422},  // bad check digit
+			{map[string]any{"department_id": medicine, "session_id": today, "token": 9}, 422}, // no such token
+			{map[string]any{"department_id": medicine}, 422},                                  // nothing given
+			{map[string]any{"department_id": 999, "card": ba.Refno}, 404},                     // no such department
 		} {
 			if r := api.JSON(t, "POST", "/api/v1/opd/counter/checkin", tc.body); r.Status != tc.status {
 				t.Errorf("check-in %v: %d %s, want %d", tc.body, r.Status, r.Body, tc.status)
