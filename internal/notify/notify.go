@@ -83,6 +83,41 @@ func (s *Service) Register() {
 
 // Enqueue writes m to the outbox and queues its delivery, inside tx.
 func (s *Service) Enqueue(ctx context.Context, tx *db.Tx, m Message) (int64, error) {
+	id, err := s.outbox(ctx, tx, m)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.Jobs.Insert(ctx, tx, deliverArgs{OutboxID: id}, s.insertOpts()); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// EnqueueAll writes several messages to the outbox and queues their
+// deliveries in one job insert, inside tx: for work that commits many
+// events at once.
+func (s *Service) EnqueueAll(ctx context.Context, tx *db.Tx, msgs []Message) error {
+	params := make([]river.InsertManyParams, 0, len(msgs))
+	for _, m := range msgs {
+		id, err := s.outbox(ctx, tx, m)
+		if err != nil {
+			return err
+		}
+		params = append(params, river.InsertManyParams{Args: deliverArgs{OutboxID: id}, InsertOpts: s.insertOpts()})
+	}
+	return s.Jobs.InsertMany(ctx, tx, params)
+}
+
+func (s *Service) insertOpts() *river.InsertOpts {
+	maxAttempts := s.MaxAttempts
+	if maxAttempts == 0 {
+		maxAttempts = 10
+	}
+	return &river.InsertOpts{MaxAttempts: maxAttempts}
+}
+
+// outbox checks m and writes it to the outbox.
+func (s *Service) outbox(ctx context.Context, tx *db.Tx, m Message) (int64, error) {
 	if m.Channel != SMS && m.Channel != Email {
 		return 0, fmt.Errorf("notify: unknown channel %q", m.Channel)
 	}
@@ -99,13 +134,6 @@ func (s *Service) Enqueue(ctx context.Context, tx *db.Tx, m Message) (int64, err
 		m.Channel, m.To, m.Template, m.Lang, string(data), nullID(m.SubjectID), m.Sensitive, db.Time(s.now())).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: %w", err)
-	}
-	maxAttempts := s.MaxAttempts
-	if maxAttempts == 0 {
-		maxAttempts = 10
-	}
-	if err := s.Jobs.Insert(ctx, tx, deliverArgs{OutboxID: id}, &river.InsertOpts{MaxAttempts: maxAttempts}); err != nil {
-		return 0, err
 	}
 	return id, nil
 }
@@ -225,24 +253,39 @@ func (c Console) Send(ctx context.Context, m Rendered) error {
 // reached on (SMS to their phone, email to their address) for which the
 // template exists, in their language. It returns how many were queued.
 func (s *Service) EnqueueFor(ctx context.Context, tx *db.Tx, personID int64, template string, data map[string]string) (int, error) {
+	msgs, err := s.MessagesFor(ctx, tx, personID, template, data)
+	if err != nil {
+		return 0, err
+	}
+	for i, m := range msgs {
+		if _, err := s.Enqueue(ctx, tx, m); err != nil {
+			return i, err
+		}
+	}
+	return len(msgs), nil
+}
+
+// MessagesFor builds, without queueing them, the messages EnqueueFor would
+// send (for EnqueueAll).
+func (s *Service) MessagesFor(ctx context.Context, q db.Querier, personID int64, template string, data map[string]string) ([]Message, error) {
 	var phone, email sql.NullString
 	var lang string
-	err := tx.QueryRowContext(ctx, `SELECT phone, email, lang FROM people WHERE id = $1`, personID).Scan(&phone, &email, &lang)
+	err := q.QueryRowContext(ctx, `SELECT phone, email, lang FROM people WHERE id = $1`, personID).Scan(&phone, &email, &lang)
 	if err != nil {
-		return 0, fmt.Errorf("notify person %d: %w", personID, err)
+		return nil, fmt.Errorf("notify person %d: %w", personID, err)
 	}
-	n := 0
-	for _, c := range []struct {
-		channel string
-		to      sql.NullString
-	}{{SMS, phone}, {Email, email}} {
-		if !c.to.Valid || !s.Templates.Has(template, c.channel, lang) {
+	return s.MessagesTo(personID, phone.String, email.String, lang, template, data), nil
+}
+
+// MessagesTo builds the messages for a person whose phone, email and
+// language the caller has already read ("" for a missing one).
+func (s *Service) MessagesTo(personID int64, phone, email, lang, template string, data map[string]string) []Message {
+	var out []Message
+	for _, c := range []struct{ channel, to string }{{SMS, phone}, {Email, email}} {
+		if c.to == "" || !s.Templates.Has(template, c.channel, lang) {
 			continue
 		}
-		if _, err := s.Enqueue(ctx, tx, Message{Channel: c.channel, To: c.to.String, Template: template, Lang: lang, Data: data, SubjectID: personID}); err != nil {
-			return n, err
-		}
-		n++
+		out = append(out, Message{Channel: c.channel, To: c.to, Template: template, Lang: lang, Data: data, SubjectID: personID})
 	}
-	return n, nil
+	return out
 }

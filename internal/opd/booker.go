@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"mizogov/internal/db"
+	"mizogov/internal/notify"
 	"mizogov/internal/web"
 )
 
@@ -38,12 +39,25 @@ type Booker struct {
 
 	// Book runs one booking inside tx (called only by the writer goroutine).
 	Book func(ctx context.Context, tx *db.Tx, r *BookRequest) (BookResult, error)
+	// Notify queues the confirmations of a batch's bookings.
+	Notify *notify.Service
 
 	mu      sync.Mutex
 	queue   chan *BookRequest
 	running bool
 	stats   BatchStats
+	full    map[fullKey]time.Time // sessions found full, and when
 }
+
+type fullKey struct {
+	session int64
+	channel string
+}
+
+// fullFor is how long a session found full is refused without asking the
+// database. A cancellation on this node forgets it at once; one on another
+// node (PostgreSQL) is seen after at most this long.
+const fullFor = time.Second
 
 // BatchStats count what the writer did (for the load command and metrics).
 type BatchStats struct {
@@ -78,10 +92,15 @@ func (b *Booker) init() {
 	}
 }
 
-// Submit queues a booking and waits until its batch has committed.
+// Submit queues a booking and waits until its batch has committed. A
+// session the writer has just found full is refused at once.
 func (b *Booker) Submit(ctx context.Context, in BookInput) (BookResult, error) {
 	r := &BookRequest{Input: in, ctx: ctx, done: make(chan bookAnswer, 1)}
 	b.mu.Lock()
+	if err := b.knownFull(in); err != nil {
+		b.mu.Unlock()
+		return BookResult{}, err
+	}
 	b.init()
 	select {
 	case b.queue <- r:
@@ -102,6 +121,49 @@ func (b *Booker) Submit(ctx context.Context, in BookInput) (BookResult, error) {
 		// hear about it. A retry with the same Idempotency-Key finds it.
 		return BookResult{}, ctx.Err()
 	}
+}
+
+// knownFull refuses a booking for a session found full a moment ago (b.mu held).
+func (b *Booker) knownFull(in BookInput) error {
+	at, ok := b.full[fullKey{in.SessionID, in.Channel}]
+	if !ok || time.Since(at) > fullFor {
+		return nil
+	}
+	if in.Channel == ChannelCounter {
+		return refusal("counter_full", "opd.counter_full")
+	}
+	return refusal("session_full", "opd.session_full")
+}
+
+// noteFull remembers a session that refused a booking as full (err), or,
+// with err nil, refuses a request without a key for a session already
+// known full (one with a key is looked up first, in case it is a repeat).
+func (b *Booker) noteFull(in BookInput, err error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil {
+		if in.Idem != nil {
+			return nil
+		}
+		return b.knownFull(in)
+	}
+	var e *web.Error
+	if errors.As(err, &e) && (e.Code == "session_full" || e.Code == "counter_full") {
+		if b.full == nil {
+			b.full = map[fullKey]time.Time{}
+		}
+		b.full[fullKey{in.SessionID, in.Channel}] = time.Now()
+	}
+	return nil
+}
+
+// Forget drops what the writer knows of a session being full (a place was
+// freed).
+func (b *Booker) Forget(session int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.full, fullKey{session, ChannelOnline})
+	delete(b.full, fullKey{session, ChannelCounter})
 }
 
 // Stats returns what the writer has done so far.
@@ -195,7 +257,12 @@ func (b *Booker) run(batch []*BookRequest) []*BookRequest {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT booking`); err != nil {
 				return err
 			}
-			res, err := b.Book(ctx, tx, r)
+			var res BookResult
+			err := b.noteFull(r.Input, nil)
+			if err == nil {
+				res, err = b.Book(ctx, tx, r)
+				b.noteFull(r.Input, err)
+			}
 			if err != nil {
 				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT booking`); rerr != nil {
 					return rerr
@@ -214,7 +281,14 @@ func (b *Booker) run(batch []*BookRequest) []*BookRequest {
 				return err
 			}
 		}
-		return nil
+		// The confirmations of every booking made: one job insert for all.
+		var msgs []notify.Message
+		for _, a := range answers {
+			if a.err == nil {
+				msgs = append(msgs, a.res.msgs...)
+			}
+		}
+		return b.Notify.EnqueueAll(ctx, tx, msgs)
 	})
 	if err != nil {
 		if retryable(err) {

@@ -46,6 +46,7 @@ func (s *Service) Cancel(ctx context.Context, p *auth.Principal, id int64) (Book
 	if err != nil {
 		return b, err
 	}
+	s.Booker.Forget(b.SessionID)
 	return s.Booking(ctx, id)
 }
 

@@ -410,6 +410,7 @@ func (s *Service) updateSession(ctx context.Context, h Hospital, f *web.Form) er
 		if err != nil {
 			return err
 		}
+		s.Booker.Forget(id)
 		_, err = s.Audit.Append(ctx, tx, audit.Event{Action: "opd.session.update", ObjectType: "opd_session", ObjectID: strconv.FormatInt(id, 10),
 			Summary: map[string]any{"online_capacity": online, "counter_quota": counter, "status": status}})
 		return err

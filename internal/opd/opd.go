@@ -19,6 +19,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"mizogov/internal/audit"
@@ -266,6 +268,9 @@ type Service struct {
 	Signer  CardSigner
 	Booker  *Booker
 	BaseURL string
+
+	display  sync.Map // session id → sessionDisplay
+	displayN atomic.Int64
 }
 
 func (s *Service) now() time.Time {
