@@ -197,13 +197,13 @@ func TestFHIR(t *testing.T) {
 			return fmt.Sprintf(`{"resourceType":"Appointment","status":"%s","slot":[{"reference":"Slot/%d"}],"participant":[{"actor":{"reference":"Patient/%d"},"status":"accepted"}]}`, status, slot, patient)
 		}
 		fj := "application/fhir+json"
-		bad(b, "POST", base+"/Appointment", mk(full, pb, "booked"), fj, 409)         // full
-		bad(b, "POST", base+"/Appointment", mk(later, pb, "booked"), fj, 409)        // outside the window
-		bad(b, "POST", base+"/Appointment", mk(tomorrow, pa, "booked"), fj, 404)     // another family's patient
-		bad(a, "POST", base+"/Appointment", mk(tomorrow, pa, "booked"), fj, 409)     // second booking that day
-		bad(b, "POST", base+"/Appointment", mk(tomorrow, pb, "fulfilled"), fj, 400)  // a status that does not create
-		bad(b, "POST", base+"/Appointment", mk(99999, pb, "booked"), fj, 404)        // no such slot
-		bad(b, "POST", base+"/Appointment", `{"resourceType":"Patient"}`, fj, 400)   // wrong resource type
+		bad(b, "POST", base+"/Appointment", mk(full, pb, "booked"), fj, 409)        // full
+		bad(b, "POST", base+"/Appointment", mk(later, pb, "booked"), fj, 409)       // outside the window
+		bad(b, "POST", base+"/Appointment", mk(tomorrow, pa, "booked"), fj, 404)    // another family's patient
+		bad(a, "POST", base+"/Appointment", mk(tomorrow, pa, "booked"), fj, 409)    // second booking that day
+		bad(b, "POST", base+"/Appointment", mk(tomorrow, pb, "fulfilled"), fj, 400) // a status that does not create
+		bad(b, "POST", base+"/Appointment", mk(99999, pb, "booked"), fj, 404)       // no such slot
+		bad(b, "POST", base+"/Appointment", `{"resourceType":"Patient"}`, fj, 400)  // wrong resource type
 		bad(b, "POST", base+"/Appointment", `{"resourceType":"Appointment","status":"booked","participant":[]}`, fj, 400)
 		bad(b, "POST", base+"/Appointment", `{"resourceType":"Appointment","status":"booked","slot":[{"reference":"Slot/x"}],"participant":[{"actor":{"reference":"Patient/1"},"status":"accepted"}]}`, fj, 400)
 		bad(b, "POST", base+"/Appointment", `{"resourceType":"Appointment",`, fj, 400) // not JSON
