@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -23,12 +24,17 @@ import (
 	"mizogov/internal/auth"
 	"mizogov/internal/config"
 	"mizogov/internal/db"
+	"mizogov/internal/docs"
+	"mizogov/internal/files"
 	"mizogov/internal/geo"
 	"mizogov/internal/i18n"
 	"mizogov/internal/jobs"
 	"mizogov/internal/notify"
+	"mizogov/internal/payments"
 	"mizogov/internal/ratelimit"
+	"mizogov/internal/secret"
 	"mizogov/internal/web"
+	"mizogov/internal/workflow"
 )
 
 // Version is set at build time with -ldflags "-X mizogov/internal/app.Version=…".
@@ -46,8 +52,12 @@ type App struct {
 	Audit    *audit.Log
 	Notify   *notify.Service
 	Auth     *auth.Service
+	Docs     *docs.Service
+	Payments *payments.Service
 	Geo      *geo.Store
 	Limits   *ratelimit.Limiter
+	Workflow *workflow.Engine // every service's case workflows; the sweep escalates overdue cases
+	Files    *files.Service   // uploads, kept under DataDir/files
 	Registry *prometheus.Registry
 	Now      func() time.Time
 
@@ -126,7 +136,7 @@ func (a *App) build(ctx context.Context, o Options) error {
 	if err := a.DB.CheckVersion(ctx); err != nil {
 		return err
 	}
-	cat, err := i18n.New(i18n.Core())
+	cat, err := i18n.New(i18n.Core(), workflow.Messages(), files.Messages())
 	if err != nil {
 		return err
 	}
@@ -134,7 +144,13 @@ func (a *App) build(ctx context.Context, o Options) error {
 	if a.Render, err = web.NewRenderer(cat, a.Cfg.Demo); err != nil {
 		return err
 	}
-	for prefix, fsys := range map[string]fs.FS{"auth": auth.Templates(), "audit": audit.Templates(), "app": appTemplates()} {
+	for _, m := range []fs.FS{docs.Messages(), payments.Messages()} {
+		if err := cat.Add(m); err != nil {
+			return err
+		}
+	}
+	for prefix, fsys := range map[string]fs.FS{"auth": auth.Templates(), "audit": audit.Templates(), "app": appTemplates(),
+		"docs": docs.Templates(), "payments": payments.Templates()} {
 		if err := a.Render.Add(prefix, fsys); err != nil {
 			return err
 		}
@@ -150,18 +166,36 @@ func (a *App) build(ctx context.Context, o Options) error {
 	if err := a.buildNotify(o); err != nil {
 		return err
 	}
-	keys, err := auth.LoadKeys(ctx, a.DB, a.Cfg.SecretKey)
+	master, err := secret.Load(ctx, a.DB, a.Cfg.SecretKey)
 	if err != nil {
 		return err
 	}
+	keys := auth.KeysFrom(master)
+	if a.Docs, err = docs.New(ctx, a.DB, master, a.Audit, a.Now); err != nil {
+		return err
+	}
+	a.Docs.Render = a.Render
+	// The built-in test gateway (its pages say TEST GATEWAY: no money
+	// moves) until a real gateway is configured.
+	a.Payments = &payments.Service{DB: a.DB, Audit: a.Audit, Jobs: a.Jobs, Render: a.Render, Log: a.Log, Now: a.Now, Default: "test",
+		Gateways: map[string]payments.Gateway{"test": &payments.TestGateway{DB: a.DB, Secret: master.Derive("payments/test-gateway"), Now: a.Now}}}
+	jobs.Register(a.Jobs, &payments.ReconcileWorker{S: a.Payments})
+	a.Jobs.Every(5*time.Minute, payments.ReconcileArgs{})
 	policy := auth.NewPolicy()
+	policy.Allow(auth.RoleAdmin, docs.PermKeys, payments.PermRead)
+	policy.Allow(auth.RoleAuditor, payments.PermRead)
 	a.Auth = &auth.Service{Store: &auth.Store{DB: a.DB}, Geo: a.Geo, DB: a.DB, Audit: a.Audit, Notify: a.Notify, Limits: a.Limits,
 		Policy: policy, Keys: keys, Render: a.Render, Log: a.Log, Now: a.Now, Demo: a.Cfg.Demo,
 		SessionIdle: a.Cfg.SessionIdle, SessionMax: a.Cfg.SessionMax}
 	a.Auth.StaffTiles = []web.Tile{
 		{Key: "admin.title", Desc: "admin.tile", Href: "/admin", Perm: auth.PermAdmin},
 		{Key: "audit.title", Desc: "audit.tile", Href: "/audit", Perm: auth.PermAuditRead},
+		{Key: "docs.keys_title", Desc: "docs.keys_tile", Href: "/admin/docs/keys", Perm: docs.PermKeys},
 	}
+	a.Workflow = &workflow.Engine{DB: a.DB, Audit: a.Audit, Notify: a.Notify, Log: a.Log, Now: a.Now, KnownRole: policy.Known}
+	a.Files = &files.Service{DB: a.DB, Blobs: files.Disk{Dir: filepath.Join(a.Cfg.DataDir, "files")}, Audit: a.Audit, Now: a.Now}
+	jobs.Register(a.Jobs, &workflow.SweepWorker{Engine: a.Workflow})
+	a.Jobs.Every(time.Minute, workflow.SweepArgs{})
 	jobs.Register(a.Jobs, &cleanupWorker{a: a})
 	a.Jobs.Every(time.Hour, cleanupArgs{})
 
@@ -169,6 +203,8 @@ func (a *App) build(ctx context.Context, o Options) error {
 		Auth: a.Auth.Authenticator, TrustProxy: a.Cfg.TrustProxy, Secure: a.Cfg.Secure()}
 	a.Web.Mount(a.Auth.Routes()...)
 	a.Web.Mount((&audit.Pages{DB: a.DB, Render: a.Render}).Routes()...)
+	a.Web.Mount(a.Docs.Routes()...)
+	a.Web.Mount(a.Payments.Routes()...)
 	a.Web.Mount(a.routes()...)
 	for _, build := range a.modules() {
 		if err := build(ctx); err != nil {

@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
@@ -13,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
@@ -23,6 +20,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"mizogov/internal/db"
+	"mizogov/internal/secret"
 )
 
 // Keys are secrets derived from the installation's master key.
@@ -31,41 +29,20 @@ type Keys struct {
 	totp []byte // AES-256 key for TOTP secrets at rest
 }
 
-// LoadKeys derives the keys from override (hex, from MIZOGOV_SECRET_KEY) or
-// from the master key kept in the settings table, created on first use.
-// Several nodes starting at once agree on one key.
+// LoadKeys derives the keys from the installation's master secret (see
+// package secret): override (hex, from MIZOGOV_SECRET_KEY) or the one kept
+// in the settings table, created on first use.
 func LoadKeys(ctx context.Context, d *db.DB, override string) (Keys, error) {
-	var master []byte
-	if override != "" {
-		b, err := hex.DecodeString(override)
-		if err != nil || len(b) < 32 {
-			return Keys{}, errors.New("MIZOGOV_SECRET_KEY must be at least 64 hex digits")
-		}
-		master = b
-	} else {
-		fresh := make([]byte, 32)
-		rand.Read(fresh)
-		var stored string
-		err := d.Tx(ctx, func(tx *db.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('master_key', $1) ON CONFLICT (key) DO NOTHING`,
-				hex.EncodeToString(fresh)); err != nil {
-				return err
-			}
-			return tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'master_key'`).Scan(&stored)
-		})
-		if err != nil {
-			return Keys{}, fmt.Errorf("master key: %w", err)
-		}
-		if master, err = hex.DecodeString(stored); err != nil {
-			return Keys{}, fmt.Errorf("master key: %w", err)
-		}
+	m, err := secret.Load(ctx, d, override)
+	if err != nil {
+		return Keys{}, err
 	}
-	derive := func(label string) []byte {
-		m := hmac.New(sha256.New, master)
-		m.Write([]byte("mizogov/" + label))
-		return m.Sum(nil)
-	}
-	return Keys{otp: derive("otp"), totp: derive("totp")}, nil
+	return KeysFrom(m), nil
+}
+
+// KeysFrom derives auth's keys from the master secret.
+func KeysFrom(m secret.Master) Keys {
+	return Keys{otp: m.Derive("otp"), totp: m.Derive("totp")}
 }
 
 // hashOTP binds a code to its target so a stolen table cannot be matched
@@ -76,37 +53,12 @@ func (k Keys) hashOTP(target, code string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func (k Keys) sealTOTP(secret string) (string, error) {
-	block, err := aes.NewCipher(k.totp)
-	if err != nil {
-		return "", err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return "", err
-	}
-	nonce := make([]byte, gcm.NonceSize())
-	rand.Read(nonce)
-	return base64.RawStdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(secret), []byte("totp"))), nil
+func (k Keys) sealTOTP(plain string) (string, error) {
+	return secret.Seal(k.totp, []byte(plain), []byte("totp"))
 }
 
 func (k Keys) openTOTP(sealed string) (string, error) {
-	b, err := base64.RawStdEncoding.DecodeString(sealed)
-	if err != nil {
-		return "", err
-	}
-	block, err := aes.NewCipher(k.totp)
-	if err != nil {
-		return "", err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return "", err
-	}
-	if len(b) < gcm.NonceSize() {
-		return "", errors.New("sealed TOTP secret too short")
-	}
-	plain, err := gcm.Open(nil, b[:gcm.NonceSize()], b[gcm.NonceSize():], []byte("totp"))
+	plain, err := secret.Open(k.totp, sealed, []byte("totp"))
 	return string(plain), err
 }
 

@@ -102,7 +102,13 @@ func (s *Service) SendOTP(ctx context.Context, raw, lang string) (OTPSent, error
 		return OTPSent{}, err
 	}
 	if err := s.limit(ctx, "otp:resend:"+c.Value, otpResend); err != nil {
-		return OTPSent{}, err
+		// A second tap on "send" (or a resubmitted page): the first code is
+		// on its way, and the person should use it.
+		if e, ok := err.(*web.Error); ok {
+			e.Code, e.Key = "otp_recent", "auth.code_recent"
+			e.Args = []any{"seconds", int(e.RetryAfter.Seconds() + 0.999)}
+		}
+		return OTPSent{Contact: c}, err
 	}
 	if err := s.limit(ctx, "otp:hour:"+c.Value, otpPerHour); err != nil {
 		return OTPSent{}, err

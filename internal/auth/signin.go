@@ -13,7 +13,7 @@ type signinData struct {
 	Sent   OTPSent
 	Masked string
 	Demo   bool
-	Notice string
+	Recent []any // set when a code was sent moments ago: "seconds", n
 }
 
 // fieldErr turns a service error into field errors on the form, so the page
@@ -49,6 +49,14 @@ func (s *Service) otpSend(w http.ResponseWriter, r *http.Request) error {
 	f := web.NewForm(r, "contact", "next")
 	data := &signinData{Form: *f, Next: f.Values["next"], Demo: s.Demo}
 	sent, err := s.SendOTP(r.Context(), f.Values["contact"], web.LangOf(r))
+	if e, ok := err.(*web.Error); ok && e.Code == "otp_recent" {
+		// Show the code page again rather than an error: the code already sent still works.
+		data.Masked = Mask(sent.Contact.Value)
+		data.Form.Values["contact"] = sent.Contact.Value
+		data.Form.Errors = nil
+		data.Recent = e.Args
+		return s.Render.Page(w, r, http.StatusOK, "auth/signin_code.html", data)
+	}
 	if err != nil {
 		if err := fieldErr(&data.Form, err, "contact"); err != nil {
 			return err

@@ -178,6 +178,12 @@ func TestHTTPSMS(t *testing.T) {
 		t.Fatalf("body %s (%v)", body, err)
 	}
 
+	// An unreachable gateway: the error names the host, never the message.
+	down := notify.HTTPSMS{URL: "http://127.0.0.1:1/send?text={message}"}
+	if err := down.Send(context.Background(), notify.Rendered{To: "+919862012345", Body: "123456 is your code"}); err == nil || strings.Contains(err.Error(), "123456") {
+		t.Fatalf("unreachable gateway error: %v", err)
+	}
+
 	fail = true
 	err := g.Send(context.Background(), msg)
 	var perm notify.Permanent

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -77,7 +78,13 @@ func (h HTTPSMS) Send(ctx context.Context, m Rendered) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("SMS gateway: %w", err)
+		// A *url.Error repeats the URL, which holds the message (a one-time
+		// code, perhaps); keep only the cause, since errors are logged and stored.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("SMS gateway %s %s: %w", method, req.URL.Host, err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 300))

@@ -1,0 +1,158 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"mizogov/internal/db"
+)
+
+// SweepResult counts what a sweep did.
+type SweepResult struct {
+	Escalated int // cases moved up the ladder
+	Failed    int // cases whose escalation failed (logged; retried next sweep)
+	Skipped   int // cases that changed while the sweep looked at them
+}
+
+// SweepBatch is how many cases one transaction escalates.
+const SweepBatch = 200
+
+// Sweep escalates every case that is past a rung of its workflow's ladder.
+// For each rung, highest level first (so a very late case jumps straight
+// to the level it has reached), it walks the due cases in (due, id) order
+// in batches of SweepBatch, one transaction per batch and a savepoint per
+// case: a case that fails is rolled back alone, logged and counted, and the
+// walk goes on past it. An error reading one rung does not stop the others.
+func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
+	var res SweepResult
+	var errs []error
+	now := e.now()
+	for _, d := range e.definitions() {
+		rungs := append([]Escalation(nil), d.Escalations...)
+		sort.SliceStable(rungs, func(i, j int) bool { return rungs[i].Level > rungs[j].Level })
+		for _, r := range rungs {
+			if err := e.sweepRung(ctx, d, r, now, &res); err != nil {
+				if ctx.Err() != nil {
+					return res, ctx.Err()
+				}
+				e.log().Error("escalation rung failed", "workflow", d.Name, "state", r.State, "level", r.Level, "err", err)
+				errs = append(errs, fmt.Errorf("%s %s level %d: %w", d.Name, r.State, r.Level, err))
+			}
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+func (e *Engine) sweepRung(ctx context.Context, d *Definition, r Escalation, now time.Time, res *SweepResult) error {
+	threshold := db.Time(now.Add(-r.After))
+	var lastDue time.Time
+	var lastID int64
+	for {
+		args := []any{d.Name, r.State, r.Level, threshold}
+		q := `SELECT id, state_due FROM wf_cases WHERE type = $1 AND state = $2 AND open AND level < $3 AND state_due <= $4`
+		if lastID != 0 {
+			q += ` AND (state_due, id) > ($5, $6)`
+			args = append(args, db.Time(lastDue), lastID)
+		}
+		rows, err := e.DB.R().QueryContext(ctx, q+` ORDER BY state_due, id LIMIT `+fmt.Sprint(SweepBatch), args...)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id, &lastDue); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		lastID = ids[len(ids)-1]
+		if err := e.escalateBatch(ctx, d, r, ids, threshold, res); err != nil {
+			return err
+		}
+		if len(ids) < SweepBatch {
+			return nil
+		}
+	}
+}
+
+// escalateBatch escalates ids in one transaction, each case under its own savepoint.
+func (e *Engine) escalateBatch(ctx context.Context, d *Definition, r Escalation, ids []int64, threshold time.Time, res *SweepResult) error {
+	return e.DB.Tx(ctx, func(tx *db.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT wf_case`); err != nil {
+				return err
+			}
+			err := e.escalate(ctx, tx, d, r, id, threshold)
+			switch {
+			case err == nil:
+				res.Escalated++
+			case errors.Is(err, errSkip) || IsChanged(err):
+				res.Skipped++
+			default:
+				res.Failed++
+				e.log().Error("escalation failed", "workflow", d.Name, "case", id, "level", r.Level, "err", err)
+			}
+			if err != nil {
+				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT wf_case`); rerr != nil {
+					return rerr
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT wf_case`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// escalate runs one rung on one case: the rung's action as the system,
+// then the case goes to the rung's role at the rung's level.
+func (e *Engine) escalate(ctx context.Context, tx *db.Tx, d *Definition, r Escalation, id int64, threshold time.Time) error {
+	if e.failCase != nil {
+		if err := e.failCase(id); err != nil {
+			return err
+		}
+	}
+	_, err := e.Act(ctx, tx, Act{CaseID: id, Action: r.Action, Actor: SystemActor, rung: &r,
+		check: func(c Case) bool {
+			return c.Open && c.State == r.State && c.Level < r.Level && !c.StateDue.After(threshold)
+		}})
+	return err
+}
+
+// SweepArgs is the periodic job that runs Sweep.
+type SweepArgs struct{}
+
+// Kind names the job.
+func (SweepArgs) Kind() string { return "workflow_sweep" }
+
+// SweepWorker runs sweeps for River. Register it with jobs.Register and
+// schedule it with Jobs.Every(time.Minute, workflow.SweepArgs{}).
+type SweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	Engine *Engine
+}
+
+// Work runs one sweep. Failed cases are logged and retried by the next
+// sweep; the job itself fails only when a rung could not be read.
+func (w *SweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
+	res, err := w.Engine.Sweep(ctx)
+	if res.Escalated+res.Failed > 0 {
+		w.Engine.log().Info("workflow sweep", "escalated", res.Escalated, "failed", res.Failed, "skipped", res.Skipped)
+	}
+	return err
+}
