@@ -12,7 +12,7 @@ import (
 
 // buildOPD plugs e-OPD into the platform.
 func (a *App) buildOPD(ctx context.Context) error {
-	svc := &opd.Service{DB: a.DB, Audit: a.Audit, Notify: a.Notify, Render: a.Render, Log: a.Log, Now: a.Now, BaseURL: a.Cfg.BaseURL}
+	svc := &opd.Service{DB: a.DB, Audit: a.Audit, Notify: a.Notify, Docs: a.Docs, Render: a.Render, Log: a.Log, Now: a.Now, BaseURL: a.Cfg.BaseURL}
 	svc.Booker = &opd.Booker{DB: a.DB, Log: a.Log, Book: svc.BookTx, Notify: a.Notify}
 	if err := a.Cat.Add(opd.Messages()); err != nil {
 		return err

@@ -61,6 +61,9 @@ func (s *Service) cancelIn(ctx context.Context, tx *db.Tx, b Booking, reason str
 	if n, _ := res.RowsAffected(); n == 0 {
 		return refusal("not_cancellable", "opd.not_cancellable")
 	}
+	if err := s.revokeCard(ctx, tx, b.ID, "booking cancelled: "+reason); err != nil {
+		return err
+	}
 	col := "online_booked"
 	if b.Channel == ChannelCounter {
 		col = "counter_booked"

@@ -2,44 +2,47 @@ package opd
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"mizogov/internal/auth"
+	"mizogov/internal/db"
+	"mizogov/internal/docs"
+	"mizogov/internal/refno"
 	"mizogov/internal/web"
 )
 
 // The OPD card: a printable page with the booking's details and a QR code
-// holding a signed statement of them. The counter's scanner reads it to
-// check the patient in; anyone's phone camera opens the verification page,
-// which checks the signature and shows what the card says.
+// holding a document signed by the docs package (EdDSA compact JWS): the
+// reference number as its subject, and the UHID, token, day, hospital,
+// department and the patient's initials. The counter's scanner reads it to
+// check the patient in; a phone camera opens the verification page, which
+// checks the signature, the documents register (a cancelled booking's card
+// is revoked) and the booking's status.
 
-// CardClaims is what the OPD card's QR code states, signed.
+// CardType is the document type of OPD cards in the register.
+const CardType = "OPD"
+
+// CardClaims is what the OPD card states besides its reference number.
 type CardClaims struct {
-	Refno      string `json:"ref"`
+	Refno      string `json:"sub"`
 	UHID       string `json:"uhid"`
 	Token      int    `json:"tok"`
 	Day        string `json:"day"`
 	Hospital   string `json:"hosp"`
 	Department string `json:"dept"`
-	Patient    string `json:"pat" doc:"initials only"`
+	Patient    string `json:"pat"`
+	Type       string `json:"dtp"`
+	JTI        string `json:"jti"`
 }
 
-// CardSigner signs and verifies OPD card statements (the docs package).
-type CardSigner interface {
-	// SignCard returns the compact JWS of c.
-	SignCard(ctx context.Context, c CardClaims) (string, error)
-	// VerifyCard checks a compact JWS and returns what it states.
-	VerifyCard(ctx context.Context, jws string) (CardClaims, error)
-	// QR draws text as a QR code image (an SVG document).
-	QR(text string) ([]byte, error)
-}
-
-// Initials shortens a name for the card's signed statement: the QR carries
-// no full name.
+// Initials shortens a name for the card's signed statement: the QR code
+// carries no full name.
 func Initials(name string) string {
 	var b strings.Builder
 	for _, w := range strings.Fields(name) {
@@ -50,16 +53,93 @@ func Initials(name string) string {
 	return b.String()
 }
 
-func claimsOf(b Booking, hospitalCode, deptCode string) CardClaims {
-	return CardClaims{Refno: b.Refno, UHID: b.UHID, Token: b.Token, Day: b.Day, Hospital: hospitalCode, Department: deptCode, Patient: Initials(b.PatientName)}
+// Card returns the booking's signed card, issuing it on first use.
+func (s *Service) Card(ctx context.Context, b Booking) (string, error) {
+	var token sql.NullString
+	if err := s.DB.R().QueryRowContext(ctx, `SELECT card_token FROM opd_bookings WHERE id = $1`, b.ID).Scan(&token); err != nil {
+		return "", err
+	}
+	if token.Valid {
+		return token.String, nil
+	}
+	h, err := s.Hospital(ctx, b.HospitalID)
+	if err != nil {
+		return "", err
+	}
+	d, err := s.Department(ctx, b.DepartmentID)
+	if err != nil {
+		return "", err
+	}
+	err = s.DB.Tx(ctx, func(tx *db.Tx) error {
+		// Another view may have issued it meanwhile: keep the first.
+		if err := tx.QueryRowContext(ctx, `SELECT card_token FROM opd_bookings WHERE id = $1`, b.ID).Scan(&token); err != nil || token.Valid {
+			return err
+		}
+		doc, err := s.Docs.Issue(ctx, tx, docs.Doc{Type: CardType, Number: b.Refno, SubjectID: b.AccountID, Expires: b.EndsAt.AddDate(0, 0, 1),
+			Claims: map[string]any{"uhid": b.UHID, "tok": b.Token, "day": b.Day, "hosp": h.Code, "dept": d.Code, "pat": Initials(b.PatientName)}})
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE opd_bookings SET card_jti = $2, card_token = $3 WHERE id = $1 AND card_jti IS NULL`, b.ID, doc.ID, doc.Token)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errCardRace
+		}
+		token = sql.NullString{String: doc.Token, Valid: true}
+		return nil
+	})
+	if errors.Is(err, errCardRace) {
+		return s.Card(ctx, b)
+	}
+	return token.String, err
 }
+
+var errCardRace = errors.New("card issued by another request")
+
+// revokeCard revokes a cancelled booking's card inside tx.
+func (s *Service) revokeCard(ctx context.Context, tx *db.Tx, bookingID int64, reason string) error {
+	var jti sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT card_jti FROM opd_bookings WHERE id = $1`, bookingID).Scan(&jti); err != nil || !jti.Valid {
+		return err
+	}
+	return s.Docs.Revoke(ctx, tx, jti.String, reason)
+}
+
+// VerifyCard checks a card's token: signature, type and revocation.
+func (s *Service) VerifyCard(ctx context.Context, token string) (CardClaims, error) {
+	var c CardClaims
+	if token == "" || len(token) > 4096 {
+		return c, docs.ErrMalformed
+	}
+	v, err := s.Docs.Verify(ctx, token)
+	if err != nil {
+		return c, err
+	}
+	if err := v.Claims(&c); err != nil {
+		return c, err
+	}
+	if c.Type != CardType || c.Refno == "" {
+		return c, docs.ErrMalformed
+	}
+	rec, err := s.Docs.Lookup(ctx, s.DB.R(), c.JTI)
+	if err != nil {
+		return c, err
+	}
+	if rec.RevokedAt != nil {
+		return c, errCardRevoked
+	}
+	return c, nil
+}
+
+var errCardRevoked = errors.New("the card was revoked")
 
 type cardPage struct {
 	page
 	Booking   Booking
-	QR        template.URL // data: URL of the QR image
+	QR        template.URL // data: URL of the QR code (PNG)
 	VerifyURL string
-	Signed    bool
 }
 
 func (s *Service) cardPage(w http.ResponseWriter, r *http.Request) error {
@@ -74,28 +154,16 @@ func (s *Service) cardPage(w http.ResponseWriter, r *http.Request) error {
 	if b.Status == StatusCancelled {
 		return refusal("cancelled", "opd.card_cancelled")
 	}
-	data := &cardPage{Booking: b}
-	if s.Signer != nil {
-		h, err := s.Hospital(r.Context(), b.HospitalID)
-		if err != nil {
-			return err
-		}
-		d, err := s.Department(r.Context(), b.DepartmentID)
-		if err != nil {
-			return err
-		}
-		jws, err := s.Signer.SignCard(r.Context(), claimsOf(b, h.Code, d.Code))
-		if err != nil {
-			return err
-		}
-		data.VerifyURL = s.absolute(r, "/opd/card/verify?c="+url.QueryEscape(jws))
-		svg, err := s.Signer.QR(data.VerifyURL)
-		if err != nil {
-			return err
-		}
-		data.QR = template.URL("data:image/svg+xml;base64," + b64(svg))
-		data.Signed = true
+	token, err := s.Card(r.Context(), b)
+	if err != nil {
+		return err
 	}
+	data := &cardPage{Booking: b, VerifyURL: s.absolute(r, "/opd/card/verify?c="+url.QueryEscape(token))}
+	png, err := docs.QRPNG(data.VerifyURL, 3)
+	if err != nil {
+		return err
+	}
+	data.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
 	return s.Render.Page(w, r, http.StatusOK, "opd/card.html", data)
 }
 
@@ -114,33 +182,37 @@ func (s *Service) absolute(r *http.Request, path string) string {
 
 type verifyPage struct {
 	page
-	Valid  bool
-	Claims CardClaims
-	Status string
+	Valid   bool
+	Revoked bool
+	Claims  CardClaims
+	Status  string
 }
 
-// cardVerify checks a scanned OPD card for anyone who holds it.
+// cardVerify checks a scanned OPD card for anyone who holds it. It shows
+// what the card says (initials, not names) and the booking's status.
 func (s *Service) cardVerify(w http.ResponseWriter, r *http.Request) error {
 	data := &verifyPage{}
-	jws := r.URL.Query().Get("c")
-	status := http.StatusOK
-	if s.Signer != nil && jws != "" && len(jws) < 4096 {
-		c, err := s.Signer.VerifyCard(r.Context(), jws)
-		if err == nil {
-			data.Valid, data.Claims = true, c
-			if b, err := s.BookingByRefno(r.Context(), c.Refno); err == nil {
-				data.Status = b.Status
-			}
+	c, err := s.VerifyCard(r.Context(), r.URL.Query().Get("c"))
+	switch {
+	case err == nil:
+		data.Valid, data.Claims = true, c
+		if b, err := s.BookingByRefno(r.Context(), c.Refno); err == nil {
+			data.Status = b.Status
 		}
+	case errors.Is(err, errCardRevoked):
+		data.Revoked, data.Claims = true, c
+	case docs.Reason(err) == "" && !errors.Is(err, db.ErrNotFound):
+		return err
 	}
+	status := http.StatusOK
 	if !data.Valid {
 		status = http.StatusUnprocessableEntity
 	}
 	return s.Render.Page(w, r, status, "opd/card_verify.html", data)
 }
 
-// cardPayload takes the signed statement out of what a scanner typed: the
-// verification URL or the bare JWS.
+// cardPayload takes the signed token out of what a scanner typed: the
+// verification URL or the bare token.
 func cardPayload(text string) string {
 	if u, err := url.Parse(strings.TrimSpace(text)); err == nil && u.Query().Get("c") != "" {
 		return u.Query().Get("c")
@@ -148,4 +220,18 @@ func cardPayload(text string) string {
 	return strings.TrimSpace(text)
 }
 
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+// cardRefno reads what the counter's scanner typed: a signed OPD card or a
+// reference number.
+func (s *Service) cardRefno(ctx context.Context, card string) (string, error) {
+	if ref, _, err := refno.Parse(card); err == nil {
+		return ref, nil
+	}
+	c, err := s.VerifyCard(ctx, cardPayload(card))
+	if errors.Is(err, errCardRevoked) {
+		return "", fieldErr("card", "opd.card_revoked")
+	}
+	if err != nil {
+		return "", fieldErr("card", "opd.card_invalid")
+	}
+	return c.Refno, nil
+}

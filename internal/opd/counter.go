@@ -12,7 +12,6 @@ import (
 	"mizogov/internal/audit"
 	"mizogov/internal/auth"
 	"mizogov/internal/db"
-	"mizogov/internal/refno"
 	"mizogov/internal/web"
 )
 
@@ -150,22 +149,6 @@ func (s *Service) CheckIn(ctx context.Context, p *auth.Principal, departmentID i
 		return Booking{}, fieldErr("card", "opd.card_not_today")
 	}
 	return s.Move(ctx, p, b.ID, "checkin")
-}
-
-// cardRefno reads what the counter's scanner typed: a signed OPD card QR
-// (checked against the signing keys) or a reference number.
-func (s *Service) cardRefno(ctx context.Context, card string) (string, error) {
-	card = strings.TrimSpace(card)
-	if ref, _, err := refno.Parse(card); err == nil {
-		return ref, nil
-	}
-	if s.Signer != nil {
-		c, err := s.Signer.VerifyCard(ctx, cardPayload(card))
-		if err == nil {
-			return c.Refno, nil
-		}
-	}
-	return "", fieldErr("card", "opd.card_invalid")
 }
 
 func fieldErr(field, key string) error {

@@ -25,6 +25,7 @@ import (
 
 	"mizogov/internal/audit"
 	"mizogov/internal/db"
+	"mizogov/internal/docs"
 	"mizogov/internal/notify"
 	"mizogov/internal/web"
 )
@@ -258,14 +259,13 @@ func (b Booking) Active() bool { return b.Status != StatusCancelled }
 
 // Service is e-OPD.
 type Service struct {
-	DB     *db.DB
-	Audit  *audit.Log
-	Notify *notify.Service
-	Render *web.Renderer
-	Log    *slog.Logger
-	Now    func() time.Time
-	// Signer signs the OPD card's QR payload (the docs package).
-	Signer  CardSigner
+	DB      *db.DB
+	Audit   *audit.Log
+	Notify  *notify.Service
+	Render  *web.Renderer
+	Log     *slog.Logger
+	Now     func() time.Time
+	Docs    *docs.Service // signs the OPD cards
 	Booker  *Booker
 	BaseURL string
 

@@ -666,3 +666,62 @@ func TestPagesInBothLanguages(t *testing.T) {
 		t.Error("demo has less than a week of sessions")
 	}
 }
+
+func TestSignedCard(t *testing.T) {
+	apptest.Each(t, apptest.Options{Clock: clock()}, func(t *testing.T, e *apptest.Env) {
+		today := session(t, e, medicine, "2026-12-01", 5, 2, "open")
+		tomorrow := session(t, e, medicine, "2026-12-02", 5, 2, "open")
+		a, pa := person(t, e, 1)
+		var b1, b2 opd.Booking
+		json.Unmarshal([]byte(book(t, a, today, pa).Body), &b1)
+		json.Unmarshal([]byte(book(t, a, tomorrow, pa).Body), &b2)
+		link := regexp.MustCompile(`href="https?://[^/"]+(/opd/card/verify\?c=[^"]+)"`)
+		card := func(id int64) string {
+			t.Helper()
+			r := a.Get(t, fmt.Sprintf("/opd/bookings/%d/card", id))
+			m := link.FindStringSubmatch(r.Body)
+			if r.Status != 200 || m == nil || !strings.Contains(r.Body, `src="data:image/png;base64,`) {
+				t.Fatalf("card: %d %s", r.Status, r.Body)
+			}
+			return strings.ReplaceAll(m[1], "&amp;", "&")
+		}
+		v1 := card(b1.ID)
+		if again := card(b1.ID); again != v1 {
+			t.Fatal("a second view issued another card")
+		}
+		if n := e.Count(t, `SELECT COUNT(*) FROM documents WHERE type = 'OPD'`); n != 1 {
+			t.Fatalf("%d cards in the register", n)
+		}
+		anon := e.Client()
+		r := anon.Get(t, v1)
+		if r.Status != 200 || !strings.Contains(r.Body, "genuine") || !strings.Contains(r.Body, b1.Refno) || strings.Contains(r.Body, "Citizen 1") {
+			t.Fatalf("verify: %d %s", r.Status, r.Body)
+		}
+		// Tampered with: one character of the signature changed.
+		u, _ := url.Parse(v1)
+		tok := u.Query().Get("c")
+		bad := tok[:len(tok)-2] + map[bool]string{true: "A", false: "B"}[tok[len(tok)-2] != 'A'] + tok[len(tok)-1:]
+		if r := anon.Get(t, "/opd/card/verify?c="+url.QueryEscape(bad)); r.Status != 422 || !strings.Contains(r.Body, "not a valid OPD card") {
+			t.Fatalf("tampered card: %d", r.Status)
+		}
+		// The counter checks in by scanning the card (the URL the QR holds).
+		api := e.Staff(t, e.Officer(t, "counter.aizawl", "opd_counter", 0, 1))
+		if r := api.JSON(t, "POST", "/api/v1/opd/counter/checkin", map[string]any{"department_id": medicine, "card": "https://mizogov.test" + v1}); r.Status != 200 {
+			t.Fatalf("scan: %d %s", r.Status, r.Body)
+		}
+		if r := api.JSON(t, "POST", "/api/v1/opd/counter/checkin", map[string]any{"department_id": medicine, "card": bad}); r.Status != 422 {
+			t.Fatalf("scan of a tampered card: %d %s", r.Status, r.Body)
+		}
+		// Cancelling revokes the card.
+		v2 := card(b2.ID)
+		if r := a.JSON(t, "POST", fmt.Sprintf("/api/v1/opd/bookings/%d/cancel", b2.ID), nil); r.Status != 200 {
+			t.Fatalf("cancel: %d", r.Status)
+		}
+		if r := anon.Get(t, v2); r.Status != 422 || !strings.Contains(r.Body, "was cancelled") {
+			t.Fatalf("verify a cancelled card: %d %s", r.Status, r.Body)
+		}
+		if r := a.Get(t, fmt.Sprintf("/opd/bookings/%d/card", b2.ID)); r.Status != 409 {
+			t.Fatalf("card of a cancelled booking: %d", r.Status)
+		}
+	})
+}
