@@ -111,7 +111,7 @@ func TestCrashKeepsAcknowledgedBookings(t *testing.T) {
 		PatientID int64 `json:"patient_id"`
 	}
 	var mu sync.Mutex
-	acked := map[int64]ack{}      // booking id → what the client was told
+	acked := map[int64]ack{}     // booking id → what the client was told
 	unanswered := map[int]bool{} // patients whose request got no answer
 	statuses := map[int]int{}
 	book := func(base string, i int) (int, error) {
