@@ -91,7 +91,6 @@ func serve() error {
 	cfg.Addr = os.Getenv("OPDSURGE_ADDR")
 	cfg.DataDir = os.Getenv("OPDSURGE_DATA")
 	cfg.DB = os.Getenv("OPDSURGE_DB")
-	cfg.SecretKey = strings.Repeat("ab", 32)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -191,8 +190,10 @@ func run(dbURL, dir string, nPatients, places, conc, rate, nodes int) error {
 	warm(client, bases, conc)
 
 	fmt.Printf("\n1. burst: %d booking requests at once, %d connections, closed loop\n", nPatients, conc)
+	w0 := writerStats(bases)
 	res := burst(client, bases, sessions[0], people, conc)
 	res.print()
+	printWriter(w0, writerStats(bases))
 	if raw > 0 {
 		fmt.Printf("   ratio: %.2f booking requests answered per raw single-row insert\n", res.perSec()/raw)
 	}
@@ -201,13 +202,53 @@ func run(dbURL, dir string, nPatients, places, conc, rate, nodes int) error {
 	}
 	if rate > 0 {
 		fmt.Printf("\n2. fixed rate: %d booking requests/s for %.1fs (open loop, latency from the moment each was due)\n", rate, float64(nPatients)/float64(rate))
+		w0 := writerStats(bases)
 		res := fixedRate(client, bases, sessions[1], people, rate)
 		res.print()
+		printWriter(w0, writerStats(bases))
 		if err := verify(ctx, cfg, sessions[1], places, res); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writerStats adds up the booking writers' counters from each node's /metrics.
+func writerStats(bases []string) map[string]float64 {
+	out := map[string]float64{}
+	for _, b := range bases {
+		r, err := http.Get(b + "/metrics")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		for _, line := range strings.Split(string(body), "\n") {
+			name, val, ok := strings.Cut(line, " ")
+			if ok && (strings.HasPrefix(name, "mizogov_opd_booking_") || strings.HasPrefix(name, `go_sql_wait_duration_seconds_total{db_name="sqlite_writer"}`)) {
+				var f float64
+				fmt.Sscan(val, &f)
+				if strings.HasSuffix(name, "largest_batch") {
+					out[name] = max(out[name], f)
+				} else {
+					out[name] += f
+				}
+			}
+		}
+	}
+	return out
+}
+
+func printWriter(before, after map[string]float64) {
+	batches := after["mizogov_opd_booking_batches_total"] - before["mizogov_opd_booking_batches_total"]
+	reqs := after["mizogov_opd_booking_requests_total"] - before["mizogov_opd_booking_requests_total"]
+	busy := after["mizogov_opd_booking_busy_seconds_total"] - before["mizogov_opd_booking_busy_seconds_total"]
+	if batches == 0 {
+		return
+	}
+	wait := after[`go_sql_wait_duration_seconds_total{db_name="sqlite_writer"}`] - before[`go_sql_wait_duration_seconds_total{db_name="sqlite_writer"}`]
+	fmt.Printf("   booking writer: %.0f requests in %.0f transactions (%.1f per commit, largest %.0f), busy %.2fs = %.0f µs per request; waits for the SQLite writer connection: %.2fs in all\n",
+		reqs, batches, reqs/batches, after["mizogov_opd_booking_largest_batch"], busy, busy/reqs*1e6, wait)
 }
 
 func dbName(u string) string {

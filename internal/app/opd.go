@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"mizogov/internal/auth"
 	"mizogov/internal/jobs"
 	"mizogov/internal/opd"
@@ -37,5 +39,14 @@ func (a *App) buildOPD(ctx context.Context) error {
 		web.Tile{Key: "opd.manage_title", Desc: "opd.manage_tile", Href: "/opd/manage", Perm: opd.PermManage})
 	a.Render.Nav = append(a.Render.Nav, web.NavItem{Key: "opd.nav", Href: "/opd", Perm: web.Public})
 	a.seeders = append(a.seeders, seeder{"opd", svc.SeedDemo})
+	stat := func(name, help string, v func(opd.BatchStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return v(svc.Booker.Stats()) })
+	}
+	a.Registry.MustRegister(
+		stat("mizogov_opd_booking_batches_total", "Transactions of the booking writer (group commit).", func(s opd.BatchStats) float64 { return float64(s.Batches) }),
+		stat("mizogov_opd_booking_requests_total", "Booking requests answered by the writer.", func(s opd.BatchStats) float64 { return float64(s.Requests) }),
+		stat("mizogov_opd_booking_busy_seconds_total", "Time the booking writer spent in transactions.", func(s opd.BatchStats) float64 { return s.Busy.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mizogov_opd_booking_largest_batch", Help: "Most booking requests in one transaction."},
+			func() float64 { return float64(svc.Booker.Stats().Largest) }))
 	return nil
 }

@@ -129,23 +129,6 @@ func (j *Jobs) Insert(ctx context.Context, tx *db.Tx, args river.JobArgs, opts *
 	return nil
 }
 
-// InsertMany queues several jobs inside tx in one statement (a batch of
-// work that commits together pays for one insert, not one per job).
-func (j *Jobs) InsertMany(ctx context.Context, tx *db.Tx, params []river.InsertManyParams) error {
-	if len(params) == 0 {
-		return nil
-	}
-	if j.client == nil {
-		if err := j.build(false); err != nil {
-			return err
-		}
-	}
-	if _, err := j.client.InsertManyFastTx(ctx, tx.Tx, params); err != nil {
-		return fmt.Errorf("queue %d jobs: %w", len(params), err)
-	}
-	return nil
-}
-
 // Counts reports jobs by state (for metrics and the admin page).
 func (j *Jobs) Counts(ctx context.Context) (map[string]int64, error) {
 	rows, err := j.DB.R().QueryContext(ctx, `SELECT state, COUNT(*) FROM river_job GROUP BY state`)

@@ -79,6 +79,7 @@ func (s *Service) now() time.Time {
 // Register adds the delivery worker to the job registry.
 func (s *Service) Register() {
 	jobs.Register(s.Jobs, &deliverWorker{s: s})
+	jobs.Register(s.Jobs, &deliverBatchWorker{s: s})
 }
 
 // Enqueue writes m to the outbox and queues its delivery, inside tx.
@@ -93,19 +94,23 @@ func (s *Service) Enqueue(ctx context.Context, tx *db.Tx, m Message) (int64, err
 	return id, nil
 }
 
-// EnqueueAll writes several messages to the outbox and queues their
-// deliveries in one job insert, inside tx: for work that commits many
-// events at once.
+// EnqueueAll writes several messages to the outbox and queues one job that
+// delivers them all, inside tx: for work that commits many events at once
+// (a batch of bookings), so that delivery costs the database a few
+// transactions per batch rather than a few per message.
 func (s *Service) EnqueueAll(ctx context.Context, tx *db.Tx, msgs []Message) error {
-	params := make([]river.InsertManyParams, 0, len(msgs))
+	if len(msgs) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(msgs))
 	for _, m := range msgs {
 		id, err := s.outbox(ctx, tx, m)
 		if err != nil {
 			return err
 		}
-		params = append(params, river.InsertManyParams{Args: deliverArgs{OutboxID: id}, InsertOpts: s.insertOpts()})
+		ids = append(ids, id)
 	}
-	return s.Jobs.InsertMany(ctx, tx, params)
+	return s.Jobs.Insert(ctx, tx, deliverBatchArgs{OutboxIDs: ids}, s.insertOpts())
 }
 
 func (s *Service) insertOpts() *river.InsertOpts {
@@ -158,26 +163,105 @@ type deliverWorker struct {
 
 // Work delivers one outbox message.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
-	s := w.s
-	var m Message
-	var status, data string
-	err := s.DB.R().QueryRowContext(ctx, `SELECT channel, recipient, template, lang, data, sensitive, status FROM outbox WHERE id = $1`,
-		job.Args.OutboxID).Scan(&m.Channel, &m.To, &m.Template, &m.Lang, &data, &m.Sensitive, &status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return river.JobCancel(fmt.Errorf("outbox %d is gone", job.Args.OutboxID))
-	}
+	o, err := w.s.deliver(ctx, job.Args.OutboxID, job.Attempt >= job.MaxAttempts)
 	if err != nil {
 		return err
 	}
-	if status != "pending" {
+	if err := w.s.record(ctx, w.s.DB.W(), o); err != nil {
+		return err
+	}
+	return o.jobResult()
+}
+
+// deliverBatchArgs delivers the messages of one event that made many (a
+// batch of bookings): one job instead of one per message.
+type deliverBatchArgs struct {
+	OutboxIDs []int64 `json:"outbox_ids"`
+}
+
+func (deliverBatchArgs) Kind() string { return "notify_deliver_batch" }
+
+type deliverBatchWorker struct {
+	river.WorkerDefaults[deliverBatchArgs]
+	s *Service
+}
+
+// Work delivers every message of the batch still pending, records the
+// outcomes in one transaction, and asks for a retry if any can be retried
+// (the next attempt skips those already sent).
+func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[deliverBatchArgs]) error {
+	s := w.s
+	var outs []outcome
+	var retry error
+	for _, id := range job.Args.OutboxIDs {
+		o, err := s.deliver(ctx, id, job.Attempt >= job.MaxAttempts)
+		if err != nil {
+			return err
+		}
+		if o.status == "" {
+			continue
+		}
+		if o.retry != nil {
+			retry = o.retry
+		}
+		outs = append(outs, o)
+	}
+	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
+		for _, o := range outs {
+			if err := s.record(ctx, tx, o); err != nil {
+				return err
+			}
+		}
 		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return retry
+}
+
+// outcome is what one delivery attempt came to.
+type outcome struct {
+	id     int64
+	status string // "sent", "failed" (for good), "pending" (try again), or "" (nothing to do)
+	errMsg string
+	scrub  bool
+	retry  error // the send error, when the message will be tried again
+	cancel error // the send error, when it never will
+}
+
+func (o outcome) jobResult() error {
+	switch {
+	case o.cancel != nil:
+		return river.JobCancel(o.cancel)
+	case o.retry != nil:
+		return o.retry
+	}
+	return nil
+}
+
+// deliver renders and sends one outbox message and says what happened;
+// the caller records it. A message no longer pending is left alone.
+func (s *Service) deliver(ctx context.Context, id int64, lastAttempt bool) (outcome, error) {
+	var m Message
+	var status, data string
+	err := s.DB.R().QueryRowContext(ctx, `SELECT channel, recipient, template, lang, data, sensitive, status FROM outbox WHERE id = $1`,
+		id).Scan(&m.Channel, &m.To, &m.Template, &m.Lang, &data, &m.Sensitive, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return outcome{id: id, cancel: fmt.Errorf("outbox %d is gone", id)}, nil
+	}
+	if err != nil {
+		return outcome{}, err
+	}
+	if status != "pending" {
+		return outcome{id: id}, nil
 	}
 	if err := json.Unmarshal([]byte(data), &m.Data); err != nil {
-		return s.finish(ctx, job.Args.OutboxID, "failed", err.Error(), false)
+		return outcome{id: id, status: "failed", errMsg: err.Error()}, nil
 	}
 	r, err := s.Templates.Render(m)
 	if err != nil {
-		return s.finish(ctx, job.Args.OutboxID, "failed", err.Error(), false)
+		return outcome{id: id, status: "failed", errMsg: err.Error()}, nil
 	}
 	sender := s.SMS
 	if m.Channel == Email {
@@ -185,31 +269,34 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	}
 	sendErr := sender.Send(ctx, r)
 	if sendErr == nil {
-		return s.finish(ctx, job.Args.OutboxID, "sent", "", m.Sensitive)
+		return outcome{id: id, status: "sent", scrub: m.Sensitive}, nil
 	}
 	var perm Permanent
-	if errors.As(sendErr, &perm) || job.Attempt >= job.MaxAttempts {
-		s.Log.Error("notification failed", "outbox", job.Args.OutboxID, "channel", m.Channel, "template", m.Template, "err", sendErr)
-		if err := s.finish(ctx, job.Args.OutboxID, "failed", sendErr.Error(), m.Sensitive); err != nil {
-			return err
-		}
-		return river.JobCancel(sendErr)
+	if errors.As(sendErr, &perm) || lastAttempt {
+		s.Log.Error("notification failed", "outbox", id, "channel", m.Channel, "template", m.Template, "err", sendErr)
+		return outcome{id: id, status: "failed", errMsg: sendErr.Error(), scrub: m.Sensitive, cancel: sendErr}, nil
 	}
-	_, _ = s.DB.W().ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`,
-		job.Args.OutboxID, truncate(sendErr.Error(), 500))
-	return sendErr
+	return outcome{id: id, status: "pending", errMsg: sendErr.Error(), retry: sendErr}, nil
 }
 
-func (s *Service) finish(ctx context.Context, id int64, status, lastErr string, scrub bool) error {
-	q := `UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, sent_at = $4 WHERE id = $1`
-	if scrub {
-		q = `UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, sent_at = $4, data = '{}' WHERE id = $1`
+// record writes an outcome to the outbox.
+func (s *Service) record(ctx context.Context, q db.Querier, o outcome) error {
+	switch o.status {
+	case "":
+		return nil
+	case "pending":
+		_, err := q.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, o.id, truncate(o.errMsg, 500))
+		return err
+	}
+	query := `UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, sent_at = $4 WHERE id = $1`
+	if o.scrub {
+		query = `UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, sent_at = $4, data = '{}' WHERE id = $1`
 	}
 	var sentAt any
-	if status == "sent" {
+	if o.status == "sent" {
 		sentAt = db.Time(s.now())
 	}
-	_, err := s.DB.W().ExecContext(ctx, q, id, status, truncate(lastErr, 500), sentAt)
+	_, err := q.ExecContext(ctx, query, o.id, o.status, truncate(o.errMsg, 500), sentAt)
 	return err
 }
 

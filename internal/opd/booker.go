@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"mizogov/internal/db"
+	"mizogov/internal/idem"
 	"mizogov/internal/notify"
 	"mizogov/internal/web"
 )
@@ -59,11 +60,12 @@ type fullKey struct {
 // node (PostgreSQL) is seen after at most this long.
 const fullFor = time.Second
 
-// BatchStats count what the writer did (for the load command and metrics).
+// BatchStats count what the writer did (for metrics and the load command).
 type BatchStats struct {
-	Batches  int64
-	Bookings int64
-	Largest  int
+	Batches  int64         // transactions committed
+	Requests int64         // requests answered by them (bookings and refusals)
+	Largest  int           // most requests in one transaction
+	Busy     time.Duration // time spent in the transactions, commit included
 }
 
 // BookRequest is one booking waiting for the writer.
@@ -135,26 +137,24 @@ func (b *Booker) knownFull(in BookInput) error {
 	return refusal("session_full", "opd.session_full")
 }
 
-// noteFull remembers a session that refused a booking as full (err), or,
-// with err nil, refuses a request without a key for a session already
-// known full (one with a key is looked up first, in case it is a repeat).
-func (b *Booker) noteFull(in BookInput, err error) error {
+// noteFull remembers a session that refused a booking as full.
+func (b *Booker) noteFull(in BookInput, err error) {
+	var e *web.Error
+	if !errors.As(err, &e) || (e.Code != "session_full" && e.Code != "counter_full") {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err == nil {
-		if in.Idem != nil {
-			return nil
-		}
-		return b.knownFull(in)
+	if b.full == nil {
+		b.full = map[fullKey]time.Time{}
 	}
-	var e *web.Error
-	if errors.As(err, &e) && (e.Code == "session_full" || e.Code == "counter_full") {
-		if b.full == nil {
-			b.full = map[fullKey]time.Time{}
-		}
-		b.full[fullKey{in.SessionID, in.Channel}] = time.Now()
-	}
-	return nil
+	b.full[fullKey{in.SessionID, in.Channel}] = time.Now()
+}
+
+func (b *Booker) knownFullErr(in BookInput) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.knownFull(in)
 }
 
 // Forget drops what the writer knows of a session being full (a place was
@@ -246,6 +246,7 @@ func (b *Booker) run(batch []*BookRequest) []*BookRequest {
 	var again []*BookRequest
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	start := time.Now()
 	err := b.DB.Tx(ctx, func(tx *db.Tx) error {
 		again = again[:0]
 		if b.DB.Dialect == db.Postgres {
@@ -254,15 +255,28 @@ func (b *Booker) run(batch []*BookRequest) []*BookRequest {
 			}
 		}
 		for i, r := range live {
+			// A session found full a moment ago refuses at once: only a
+			// repeated request (its key already stored) still gets its answer.
+			if full := b.knownFullErr(r.Input); full != nil {
+				answers[i] = bookAnswer{err: full}
+				if r.Input.Idem != nil {
+					prev, err := idem.Lookup(ctx, tx, *r.Input.Idem)
+					if err != nil && !errors.Is(err, idem.ErrMismatch) {
+						return err
+					}
+					if prev != nil {
+						answers[i] = bookAnswer{res: BookResult{Replay: prev}}
+					} else if err != nil {
+						answers[i] = bookAnswer{err: err}
+					}
+				}
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT booking`); err != nil {
 				return err
 			}
-			var res BookResult
-			err := b.noteFull(r.Input, nil)
-			if err == nil {
-				res, err = b.Book(ctx, tx, r)
-				b.noteFull(r.Input, err)
-			}
+			res, err := b.Book(ctx, tx, r)
+			b.noteFull(r.Input, err)
 			if err != nil {
 				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT booking`); rerr != nil {
 					return rerr
@@ -315,8 +329,9 @@ func (b *Booker) run(batch []*BookRequest) []*BookRequest {
 	}
 	b.mu.Lock()
 	b.stats.Batches++
-	b.stats.Bookings += int64(len(live) - len(again))
+	b.stats.Requests += int64(len(live) - len(again))
 	b.stats.Largest = max(b.stats.Largest, len(live))
+	b.stats.Busy += time.Since(start)
 	b.mu.Unlock()
 	for i, r := range live {
 		if answers[i].err == errRetry {
