@@ -11,8 +11,11 @@ import (
 
 // The display board of a waiting hall: for each of today's sessions, the
 // token numbers being served now and those waiting next. It shows tokens
-// only, never names, and reloads itself every BoardRefresh seconds with a
-// meta refresh, so it runs on any screen's browser without JavaScript.
+// only, never names. The hall's screen opens it with ?auto=1: it then
+// reloads itself every BoardRefresh seconds with a meta refresh, so it runs
+// on any screen's browser without JavaScript. Without ?auto a person's own
+// phone gets the same board without a page that changes under them
+// (WCAG 2.2.1), with a link to turn the refresh on and off.
 
 // BoardRefresh is how often the board reloads, in seconds.
 const BoardRefresh = 15
@@ -22,8 +25,9 @@ type boardPage struct {
 	Hospital   Hospital
 	Department *Department
 	Sessions   []SessionQueue
-	Refresh    int
+	Refresh    int // seconds between reloads; 0 for none
 	Updated    string
+	Self       string // this board's address without ?auto
 }
 
 func (s *Service) board(w http.ResponseWriter, r *http.Request) error {
@@ -40,7 +44,10 @@ func (s *Service) board(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := s.now()
-	data := &boardPage{Hospital: h, Refresh: BoardRefresh, Updated: now.In(IST).Format("15:04")}
+	data := &boardPage{Hospital: h, Updated: now.In(IST).Format("15:04"), Self: "/opd/board/" + strconv.FormatInt(h.ID, 10)}
+	if r.URL.Query().Get("auto") == "1" {
+		data.Refresh = BoardRefresh
+	}
 	f := SessionFilter{HospitalID: h.ID, From: Today(now), To: Today(now), OpenOnly: true}
 	if raw := r.URL.Query().Get("department"); raw != "" {
 		did, _ := strconv.ParseInt(raw, 10, 64)
@@ -50,6 +57,7 @@ func (s *Service) board(w http.ResponseWriter, r *http.Request) error {
 		}
 		data.Department = &d
 		f.DepartmentID = d.ID
+		data.Self += "?department=" + raw
 	}
 	sessions, err := s.Sessions(ctx, f)
 	if err != nil {

@@ -226,6 +226,9 @@ type QueueView struct {
 	Counts     map[string]int
 }
 
+// Date is the queue's day as a time (for weekday names).
+func (q QueueView) Date() time.Time { d, _ := ParseDay(q.Day); return d }
+
 // SessionQueue is one session's bookings in token order.
 type SessionQueue struct {
 	Session  Session

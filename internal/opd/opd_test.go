@@ -444,7 +444,7 @@ func TestCounterQueue(t *testing.T) {
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("call next: %d %s", r.Status, r.Body)
 		}
-		board := e.Client().Get(t, fmt.Sprintf("/opd/board/%d", hospital))
+		board := e.Client().Get(t, fmt.Sprintf("/opd/board/%d?auto=1", hospital))
 		if board.Status != 200 || !regexp.MustCompile(`class="now-token">1<`).MatchString(board.Body) ||
 			!strings.Contains(board.Body, `http-equiv="refresh"`) || strings.Contains(board.Body, "Citizen") {
 			t.Fatalf("board: %d %s", board.Status, board.Body)
@@ -620,7 +620,8 @@ func TestPagesInBothLanguages(t *testing.T) {
 		{citizen, "/opd/bookings", "MZ-OPD-"},
 		{citizen, fmt.Sprintf("/opd/bookings/%d", bid), "CHA-"},
 		{citizen, fmt.Sprintf("/opd/bookings/%d/card", bid), "CHA-"},
-		{e.Client(), "/opd/board/1", "http-equiv=\"refresh\""},
+		{e.Client(), "/opd/board/1", "auto=1"},
+		{e.Client(), "/opd/board/1?department=1&auto=1", "http-equiv=\"refresh\""},
 		{e.Client(), "/opd/card/verify?c=nonsense", "OPD"},
 		{staff, "/opd/counter", "Medicine"},
 		{staff, "/opd/counter/1", "MZ-OPD-"},
