@@ -386,3 +386,28 @@ func TestMetacharactersAreStoredAndEscaped(t *testing.T) {
 		}
 	})
 }
+
+// TestIdleRefreshIsWrittenInABatch: a request more than a minute after the
+// last one refreshes the session's idle clock at once for this node, and in
+// the database within a few seconds.
+func TestIdleRefreshIsWrittenInABatch(t *testing.T) {
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
+		c := e.Citizen(t, "+919862077777")
+		e.Clock.Advance(10 * time.Minute)
+		if r := c.Get(t, "/api/v1/me"); r.Status != 200 {
+			t.Fatalf("me: %d", r.Status)
+		}
+		want := e.Clock.Now()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var seen time.Time
+			if err := e.App.DB.R().QueryRow(`SELECT last_seen_at FROM sessions ORDER BY last_seen_at DESC LIMIT 1`).Scan(&seen); err == nil && !seen.Before(want.Add(-time.Second)) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("last_seen_at not refreshed (want %v)", want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
