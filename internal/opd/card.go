@@ -41,6 +41,9 @@ type CardClaims struct {
 	JTI        string `json:"jti"`
 }
 
+// Date is the card's day as 28-11-2026.
+func (c CardClaims) Date() string { return dayShown(c.Day) }
+
 // Initials shortens a name for the card's signed statement: the QR code
 // carries no full name.
 func Initials(name string) string {
