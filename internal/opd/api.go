@@ -327,14 +327,23 @@ func (s *Service) apiCheckin(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Service) apiWalkin(w http.ResponseWriter, r *http.Request) error {
 	var in WalkinRequest
-	if err := web.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	b, err := s.RegisterWalkin(r.Context(), auth.PrincipalOf(r), in.DepartmentID, in.Walkin)
+	body, err := readJSON(r, &in)
 	if err != nil {
 		return err
 	}
-	web.WriteJSON(w, http.StatusCreated, b)
+	key, _, err := idem.FromRequest(r, body)
+	if err != nil {
+		return err
+	}
+	res, err := s.RegisterWalkin(r.Context(), auth.PrincipalOf(r), in.DepartmentID, in.Walkin, keyPtr(key), jsonResponse(http.StatusCreated))
+	if err != nil {
+		return err
+	}
+	if res.Replay != nil {
+		idem.Replay(w, res.Replay)
+		return nil
+	}
+	web.WriteJSON(w, http.StatusCreated, res.Booking)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"mizogov/internal/audit"
 	"mizogov/internal/auth"
 	"mizogov/internal/db"
+	"mizogov/internal/idem"
 	"mizogov/internal/web"
 )
 
@@ -169,26 +170,37 @@ type Walkin struct {
 	Lang      string `json:"lang,omitempty" enum:"en,lus"`
 }
 
-// RegisterWalkin books a walk-in at the counter.
-func (s *Service) RegisterWalkin(ctx context.Context, p *auth.Principal, departmentID int64, w Walkin) (Booking, error) {
+// RegisterWalkin books a walk-in at the counter. With an idempotency key,
+// a repeated request gets the first answer (res.Replay).
+func (s *Service) RegisterWalkin(ctx context.Context, p *auth.Principal, departmentID int64, w Walkin, key *idem.Key,
+	encode func(Booking) (idem.Response, error)) (BookResult, error) {
 	_, dept, err := s.staffDepartment(ctx, p, PermCounter, departmentID)
 	if err != nil {
-		return Booking{}, err
+		return BookResult{}, err
+	}
+	if key != nil {
+		prev, err := idem.Lookup(ctx, s.DB.R(), *key)
+		if err != nil {
+			return BookResult{}, err
+		}
+		if prev != nil {
+			return BookResult{Replay: prev}, nil
+		}
 	}
 	now := s.now()
 	f := &web.Fields{}
 	sess, err := s.Session(ctx, w.SessionID)
 	if err != nil || sess.DepartmentID != dept.ID {
 		f.Add("session_id", "opd.session_pick")
-		return Booking{}, f.Err()
+		return BookResult{}, f.Err()
 	}
-	in := BookInput{SessionID: sess.ID, Channel: ChannelCounter, Actor: audit.ActorOf(ctx)}
+	in := BookInput{SessionID: sess.ID, Channel: ChannelCounter, Actor: audit.ActorOf(ctx), Idem: key, Encode: encode}
 	if strings.TrimSpace(w.UHID) != "" {
 		err := s.DB.R().QueryRowContext(ctx, `SELECT patient_id FROM opd_registrations WHERE uhid = $1 AND hospital_id = $2`,
 			strings.ToUpper(strings.TrimSpace(w.UHID)), sess.HospitalID).Scan(&in.PatientID)
 		if err != nil {
 			f.Add("uhid", "opd.uhid_unknown")
-			return Booking{}, f.Err()
+			return BookResult{}, f.Err()
 		}
 	} else {
 		thisYear := now.In(IST).Year()
@@ -211,10 +223,9 @@ func (s *Service) RegisterWalkin(ctx context.Context, p *auth.Principal, departm
 		in.Walkin = wp
 	}
 	if err := f.Err(); err != nil {
-		return Booking{}, err
+		return BookResult{}, err
 	}
-	res, err := s.Booker.Submit(ctx, in)
-	return res.Booking, err
+	return s.Booker.Submit(ctx, in)
 }
 
 // QueueView is a department's queue on one day.
@@ -359,6 +370,9 @@ func (s *Service) renderQueue(w http.ResponseWriter, r *http.Request, status int
 	} else {
 		data.Form.Values = map[string]string{}
 	}
+	if data.Form.Values["idempotency_key"] == "" {
+		data.Form.Values["idempotency_key"] = idem.NewFormKey()
+	}
 	if data.Form.Values["session_id"] == "" && len(q.Sessions) > 0 {
 		data.Form.Values["session_id"] = strconv.FormatInt(q.Sessions[0].Session.ID, 10)
 	}
@@ -406,12 +420,26 @@ func (s *Service) counterWalkin(w http.ResponseWriter, r *http.Request) error {
 	if aerr != nil && f.Values["uhid"] == "" {
 		age = -1
 	}
-	b, err := s.RegisterWalkin(r.Context(), auth.PrincipalOf(r), id, Walkin{SessionID: sid, UHID: f.Values["uhid"], Name: f.Values["name"],
-		Sex: f.Values["sex"], Age: age, Phone: f.Values["phone"], Lang: f.Values["lang"]})
+	key, _, err := idem.FromRequest(r, []byte(r.PostForm.Encode()))
 	if err != nil {
+		return err
+	}
+	res, err := s.RegisterWalkin(r.Context(), auth.PrincipalOf(r), id, Walkin{SessionID: sid, UHID: f.Values["uhid"], Name: f.Values["name"],
+		Sex: f.Values["sex"], Age: age, Phone: f.Values["phone"], Lang: f.Values["lang"]}, keyPtr(key), func(b Booking) (idem.Response, error) {
+		return idem.Response{Status: http.StatusSeeOther, ContentType: "text/plain", Body: []byte(queueURL(id, "walkin", b.ID))}, nil
+	})
+	if err != nil {
+		f.Values["idempotency_key"] = idem.NewFormKey()
 		return s.formAgain(w, r, id, f, err)
 	}
-	http.Redirect(w, r, queueURL(id, "walkin", b.ID), http.StatusSeeOther)
+	next := queueURL(id, "walkin", res.Booking.ID)
+	if res.Replay != nil {
+		next = string(res.Replay.Body)
+		if !strings.HasPrefix(next, "/opd/counter/") {
+			return idem.ErrMismatch
+		}
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
 

@@ -465,9 +465,15 @@ func TestCounterQueue(t *testing.T) {
 			t.Fatalf("no-show: %d", r.Status)
 		}
 
-		// Walk-ins take the counter quota and the next token.
-		r = api.JSON(t, "POST", "/api/v1/opd/counter/walkins", map[string]any{"department_id": medicine, "session_id": today,
-			"name": "Pu Thanga", "sex": "male", "age": 67, "phone": "9862011111", "lang": "lus"})
+		// Walk-ins take the counter quota and the next token; a retry with
+		// the same Idempotency-Key registers nobody twice.
+		api.Header.Set("Idempotency-Key", "walkin-1")
+		walkin := map[string]any{"department_id": medicine, "session_id": today, "name": "Pu Thanga", "sex": "male", "age": 67, "phone": "9862011111", "lang": "lus"}
+		r = api.JSON(t, "POST", "/api/v1/opd/counter/walkins", walkin)
+		if again := api.JSON(t, "POST", "/api/v1/opd/counter/walkins", walkin); again.Status != 201 || again.Body != r.Body {
+			t.Fatalf("walk-in retry: %d %s", again.Status, again.Body)
+		}
+		api.Header.Del("Idempotency-Key")
 		var w1 opd.Booking
 		json.Unmarshal([]byte(r.Body), &w1)
 		if r.Status != 201 || w1.Token != 3 || w1.Channel != "counter" || w1.UHID == "" {
