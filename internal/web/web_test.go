@@ -123,7 +123,7 @@ func TestFormatErrorsByPrefix(t *testing.T) {
 	h := s.Handler()
 	for _, tc := range []struct {
 		path, auth, want string
-		status            int
+		status           int
 	}{
 		{"/proto/x", "", "proto:not_found", 404},
 		{"/proto/x", "Bearer bad", "proto:unauthorized", 401},
