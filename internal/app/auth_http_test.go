@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -410,4 +412,33 @@ func TestIdleRefreshIsWrittenInABatch(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	})
+}
+
+// TestIdleRefreshUnderLoad: many sessions refreshed at once, on every
+// request, while batches are written (run with -race).
+func TestIdleRefreshUnderLoad(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	var clients []*apptest.Client
+	for i := range 4 {
+		clients = append(clients, e.Citizen(t, fmt.Sprintf("+91986207780%d", i)))
+	}
+	e.Clock.Advance(5 * time.Minute)
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 40; j++ {
+				if r := c.Get(t, "/api/v1/me"); r.Status != 200 {
+					t.Errorf("me: %d", r.Status)
+					return
+				}
+				if j%10 == 9 {
+					e.Clock.Advance(2 * time.Minute)
+					time.Sleep(700 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -19,9 +19,10 @@ import (
 const touchDelay = 2 * time.Second
 
 type touches struct {
-	mu      sync.Mutex
-	pending map[int64]time.Time // session id → last seen
-	writing bool
+	mu       sync.Mutex
+	pending  map[int64]time.Time // session id → last seen, not yet being written
+	inflight map[int64]time.Time // the batch being written now
+	writing  bool
 }
 
 // touch records that session id was seen at t.
@@ -42,8 +43,10 @@ func (s *Service) touch(id int64, t time.Time) {
 func (s *Service) lastSeen(id int64, stored time.Time) time.Time {
 	s.touched.mu.Lock()
 	defer s.touched.mu.Unlock()
-	if t, ok := s.touched.pending[id]; ok && t.After(stored) {
-		return t
+	for _, m := range []map[int64]time.Time{s.touched.pending, s.touched.inflight} {
+		if t, ok := m[id]; ok && t.After(stored) {
+			stored = t
+		}
 	}
 	return stored
 }
@@ -52,6 +55,7 @@ func (s *Service) writeTouches() {
 	time.Sleep(touchDelay)
 	s.touched.mu.Lock()
 	batch := s.touched.pending
+	s.touched.pending, s.touched.inflight = map[int64]time.Time{}, batch
 	s.touched.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -65,19 +69,14 @@ func (s *Service) writeTouches() {
 	})
 	s.touched.mu.Lock()
 	defer s.touched.mu.Unlock()
+	s.touched.inflight = nil
 	if err != nil {
-		// Keep them for the next refresh to retry.
+		// Dropped: the next refresh of each session tries again.
 		if s.Log != nil {
 			s.Log.Warn("session refresh", "sessions", len(batch), "err", err)
 		}
-	} else {
-		for id, t := range batch {
-			if s.touched.pending[id].Equal(t) {
-				delete(s.touched.pending, id)
-			}
-		}
 	}
-	if len(s.touched.pending) > 0 && err == nil {
+	if len(s.touched.pending) > 0 {
 		go s.writeTouches()
 		return
 	}
