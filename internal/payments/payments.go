@@ -408,7 +408,13 @@ func (s *Service) settleWhy(ctx context.Context, tx *db.Tx, p Payment, status, v
 	if err != nil {
 		return out, err
 	}
-	if d.Status != "open" {
+	// The demand is taken first, with a conditional update: of two payments
+	// settling at once, the second waits on the row and then finds it paid.
+	res, err := tx.ExecContext(ctx, `UPDATE pay_demands SET status = 'paid', paid_at = $2 WHERE id = $1 AND status = 'open'`, d.ID, now)
+	if err != nil {
+		return out, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
 		// Paid twice (two tabs), or paid after the demand was withdrawn:
 		// the money came, the demand does not take it. Refund due.
 		if _, err := tx.ExecContext(ctx, `UPDATE pay_payments SET status = 'failed', failure = 'demand no longer open: refund due', completed_at = $2
@@ -421,9 +427,6 @@ func (s *Service) settleWhy(ctx context.Context, tx *db.Tx, p Payment, status, v
 		return out, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE pay_payments SET status = 'success', completed_at = $2 WHERE id = $1 AND status = 'pending'`, p.ID, now); err != nil {
-		return out, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE pay_demands SET status = 'paid', paid_at = $2 WHERE id = $1 AND status = 'open'`, d.ID, now); err != nil {
 		return out, err
 	}
 	number, err := nextReceipt(ctx, tx, s.now())
