@@ -74,6 +74,7 @@ func (a *App) modules() []func(ctx context.Context) error {
 	return []func(ctx context.Context) error{
 		// services are added here, one line each
 		a.buildPermits,
+		a.buildOPD,
 	}
 }
 

@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -385,4 +387,58 @@ func TestMetacharactersAreStoredAndEscaped(t *testing.T) {
 			t.Fatal("page not in the person's language")
 		}
 	})
+}
+
+// TestIdleRefreshIsWrittenInABatch: a request more than a minute after the
+// last one refreshes the session's idle clock at once for this node, and in
+// the database within a few seconds.
+func TestIdleRefreshIsWrittenInABatch(t *testing.T) {
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
+		c := e.Citizen(t, "+919862077777")
+		e.Clock.Advance(10 * time.Minute)
+		if r := c.Get(t, "/api/v1/me"); r.Status != 200 {
+			t.Fatalf("me: %d", r.Status)
+		}
+		want := e.Clock.Now()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var seen time.Time
+			if err := e.App.DB.R().QueryRow(`SELECT last_seen_at FROM sessions ORDER BY last_seen_at DESC LIMIT 1`).Scan(&seen); err == nil && !seen.Before(want.Add(-time.Second)) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("last_seen_at not refreshed (want %v)", want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// TestIdleRefreshUnderLoad: many sessions refreshed at once, on every
+// request, while batches are written (run with -race).
+func TestIdleRefreshUnderLoad(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	var clients []*apptest.Client
+	for i := range 4 {
+		clients = append(clients, e.Citizen(t, fmt.Sprintf("+91986207780%d", i)))
+	}
+	e.Clock.Advance(5 * time.Minute)
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 40; j++ {
+				if r := c.Get(t, "/api/v1/me"); r.Status != 200 {
+					t.Errorf("me: %d", r.Status)
+					return
+				}
+				if j%10 == 9 {
+					e.Clock.Advance(2 * time.Minute)
+					time.Sleep(700 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

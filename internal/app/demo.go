@@ -59,6 +59,7 @@ var demoUsers = []demoUser{
 	{"officer.serchhip", "Lalrinawmi", auth.RoleOfficer, "", "Serchhip"},
 	{"ilp.kolasib", "Lalhriatpuii (ILP office, Kolasib)", permits.RoleOfficer, "HOME", "Kolasib"},
 	{"police.vairengte", "SI Lalmuanpuia (Vairengte gate)", permits.RolePolice, "HOME", "Kolasib"},
+	{"counter.cha", "Lalnunpuii (OPD counter, Aizawl Civil Hospital)", "opd_counter", "HFW", "Aizawl"},
 }
 
 // seeder adds one service's demo data.

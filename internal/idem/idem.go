@@ -100,8 +100,10 @@ var ErrMismatch = &web.Error{Status: http.StatusUnprocessableEntity, Code: "idem
 // Lookup returns the stored response for k inside tx, if the request was
 // already carried out. Call it first in the transaction that makes the
 // change; on PostgreSQL a concurrent twin waits on the key row until the
-// first commits, on SQLite the single writer orders them.
-func Lookup(ctx context.Context, tx *db.Tx, k Key) (*Response, error) {
+// first commits, on SQLite the single writer orders them. Called on a
+// reader outside a transaction, it answers a repeat of a committed request
+// without taking the writer.
+func Lookup(ctx context.Context, tx db.Querier, k Key) (*Response, error) {
 	var fp, ct, body string
 	var status int
 	err := tx.QueryRowContext(ctx, `SELECT fingerprint, status, content_type, body FROM idempotency_keys WHERE scope = $1 AND key = $2`,

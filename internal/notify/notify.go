@@ -79,10 +79,50 @@ func (s *Service) now() time.Time {
 // Register adds the delivery worker to the job registry.
 func (s *Service) Register() {
 	jobs.Register(s.Jobs, &deliverWorker{s: s})
+	jobs.Register(s.Jobs, &deliverBatchWorker{s: s})
 }
 
 // Enqueue writes m to the outbox and queues its delivery, inside tx.
 func (s *Service) Enqueue(ctx context.Context, tx *db.Tx, m Message) (int64, error) {
+	id, err := s.outbox(ctx, tx, m)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.Jobs.Insert(ctx, tx, deliverArgs{OutboxID: id}, s.insertOpts()); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// EnqueueAll writes several messages to the outbox and queues one job that
+// delivers them all, inside tx: for work that commits many events at once
+// (a batch of bookings), so that delivery costs the database a few
+// transactions per batch rather than a few per message.
+func (s *Service) EnqueueAll(ctx context.Context, tx *db.Tx, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(msgs))
+	for _, m := range msgs {
+		id, err := s.outbox(ctx, tx, m)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	return s.Jobs.Insert(ctx, tx, deliverBatchArgs{OutboxIDs: ids}, s.insertOpts())
+}
+
+func (s *Service) insertOpts() *river.InsertOpts {
+	maxAttempts := s.MaxAttempts
+	if maxAttempts == 0 {
+		maxAttempts = 10
+	}
+	return &river.InsertOpts{MaxAttempts: maxAttempts}
+}
+
+// outbox checks m and writes it to the outbox.
+func (s *Service) outbox(ctx context.Context, tx *db.Tx, m Message) (int64, error) {
 	if m.Channel != SMS && m.Channel != Email {
 		return 0, fmt.Errorf("notify: unknown channel %q", m.Channel)
 	}
@@ -99,13 +139,6 @@ func (s *Service) Enqueue(ctx context.Context, tx *db.Tx, m Message) (int64, err
 		m.Channel, m.To, m.Template, m.Lang, string(data), nullID(m.SubjectID), m.Sensitive, db.Time(s.now())).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: %w", err)
-	}
-	maxAttempts := s.MaxAttempts
-	if maxAttempts == 0 {
-		maxAttempts = 10
-	}
-	if err := s.Jobs.Insert(ctx, tx, deliverArgs{OutboxID: id}, &river.InsertOpts{MaxAttempts: maxAttempts}); err != nil {
-		return 0, err
 	}
 	return id, nil
 }
@@ -130,26 +163,105 @@ type deliverWorker struct {
 
 // Work delivers one outbox message.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
-	s := w.s
-	var m Message
-	var status, data string
-	err := s.DB.R().QueryRowContext(ctx, `SELECT channel, recipient, template, lang, data, sensitive, status FROM outbox WHERE id = $1`,
-		job.Args.OutboxID).Scan(&m.Channel, &m.To, &m.Template, &m.Lang, &data, &m.Sensitive, &status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return river.JobCancel(fmt.Errorf("outbox %d is gone", job.Args.OutboxID))
-	}
+	o, err := w.s.deliver(ctx, job.Args.OutboxID, job.Attempt >= job.MaxAttempts)
 	if err != nil {
 		return err
 	}
-	if status != "pending" {
+	if err := w.s.record(ctx, w.s.DB.W(), o); err != nil {
+		return err
+	}
+	return o.jobResult()
+}
+
+// deliverBatchArgs delivers the messages of one event that made many (a
+// batch of bookings): one job instead of one per message.
+type deliverBatchArgs struct {
+	OutboxIDs []int64 `json:"outbox_ids"`
+}
+
+func (deliverBatchArgs) Kind() string { return "notify_deliver_batch" }
+
+type deliverBatchWorker struct {
+	river.WorkerDefaults[deliverBatchArgs]
+	s *Service
+}
+
+// Work delivers every message of the batch still pending, records the
+// outcomes in one transaction, and asks for a retry if any can be retried
+// (the next attempt skips those already sent).
+func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[deliverBatchArgs]) error {
+	s := w.s
+	var outs []outcome
+	var retry error
+	for _, id := range job.Args.OutboxIDs {
+		o, err := s.deliver(ctx, id, job.Attempt >= job.MaxAttempts)
+		if err != nil {
+			return err
+		}
+		if o.status == "" {
+			continue
+		}
+		if o.retry != nil {
+			retry = o.retry
+		}
+		outs = append(outs, o)
+	}
+	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
+		for _, o := range outs {
+			if err := s.record(ctx, tx, o); err != nil {
+				return err
+			}
+		}
 		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return retry
+}
+
+// outcome is what one delivery attempt came to.
+type outcome struct {
+	id     int64
+	status string // "sent", "failed" (for good), "pending" (try again), or "" (nothing to do)
+	errMsg string
+	scrub  bool
+	retry  error // the send error, when the message will be tried again
+	cancel error // the send error, when it never will
+}
+
+func (o outcome) jobResult() error {
+	switch {
+	case o.cancel != nil:
+		return river.JobCancel(o.cancel)
+	case o.retry != nil:
+		return o.retry
+	}
+	return nil
+}
+
+// deliver renders and sends one outbox message and says what happened;
+// the caller records it. A message no longer pending is left alone.
+func (s *Service) deliver(ctx context.Context, id int64, lastAttempt bool) (outcome, error) {
+	var m Message
+	var status, data string
+	err := s.DB.R().QueryRowContext(ctx, `SELECT channel, recipient, template, lang, data, sensitive, status FROM outbox WHERE id = $1`,
+		id).Scan(&m.Channel, &m.To, &m.Template, &m.Lang, &data, &m.Sensitive, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return outcome{id: id, cancel: fmt.Errorf("outbox %d is gone", id)}, nil
+	}
+	if err != nil {
+		return outcome{}, err
+	}
+	if status != "pending" {
+		return outcome{id: id}, nil
 	}
 	if err := json.Unmarshal([]byte(data), &m.Data); err != nil {
-		return s.finish(ctx, job.Args.OutboxID, "failed", err.Error(), false)
+		return outcome{id: id, status: "failed", errMsg: err.Error()}, nil
 	}
 	r, err := s.Templates.Render(m)
 	if err != nil {
-		return s.finish(ctx, job.Args.OutboxID, "failed", err.Error(), false)
+		return outcome{id: id, status: "failed", errMsg: err.Error()}, nil
 	}
 	sender := s.SMS
 	if m.Channel == Email {
@@ -157,31 +269,34 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	}
 	sendErr := sender.Send(ctx, r)
 	if sendErr == nil {
-		return s.finish(ctx, job.Args.OutboxID, "sent", "", m.Sensitive)
+		return outcome{id: id, status: "sent", scrub: m.Sensitive}, nil
 	}
 	var perm Permanent
-	if errors.As(sendErr, &perm) || job.Attempt >= job.MaxAttempts {
-		s.Log.Error("notification failed", "outbox", job.Args.OutboxID, "channel", m.Channel, "template", m.Template, "err", sendErr)
-		if err := s.finish(ctx, job.Args.OutboxID, "failed", sendErr.Error(), m.Sensitive); err != nil {
-			return err
-		}
-		return river.JobCancel(sendErr)
+	if errors.As(sendErr, &perm) || lastAttempt {
+		s.Log.Error("notification failed", "outbox", id, "channel", m.Channel, "template", m.Template, "err", sendErr)
+		return outcome{id: id, status: "failed", errMsg: sendErr.Error(), scrub: m.Sensitive, cancel: sendErr}, nil
 	}
-	_, _ = s.DB.W().ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`,
-		job.Args.OutboxID, truncate(sendErr.Error(), 500))
-	return sendErr
+	return outcome{id: id, status: "pending", errMsg: sendErr.Error(), retry: sendErr}, nil
 }
 
-func (s *Service) finish(ctx context.Context, id int64, status, lastErr string, scrub bool) error {
-	q := `UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, sent_at = $4 WHERE id = $1`
-	if scrub {
-		q = `UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, sent_at = $4, data = '{}' WHERE id = $1`
+// record writes an outcome to the outbox.
+func (s *Service) record(ctx context.Context, q db.Querier, o outcome) error {
+	switch o.status {
+	case "":
+		return nil
+	case "pending":
+		_, err := q.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, o.id, truncate(o.errMsg, 500))
+		return err
+	}
+	query := `UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, sent_at = $4 WHERE id = $1`
+	if o.scrub {
+		query = `UPDATE outbox SET status = $2, attempts = attempts + 1, last_error = $3, sent_at = $4, data = '{}' WHERE id = $1`
 	}
 	var sentAt any
-	if status == "sent" {
+	if o.status == "sent" {
 		sentAt = db.Time(s.now())
 	}
-	_, err := s.DB.W().ExecContext(ctx, q, id, status, truncate(lastErr, 500), sentAt)
+	_, err := q.ExecContext(ctx, query, o.id, o.status, truncate(o.errMsg, 500), sentAt)
 	return err
 }
 
@@ -225,24 +340,39 @@ func (c Console) Send(ctx context.Context, m Rendered) error {
 // reached on (SMS to their phone, email to their address) for which the
 // template exists, in their language. It returns how many were queued.
 func (s *Service) EnqueueFor(ctx context.Context, tx *db.Tx, personID int64, template string, data map[string]string) (int, error) {
+	msgs, err := s.MessagesFor(ctx, tx, personID, template, data)
+	if err != nil {
+		return 0, err
+	}
+	for i, m := range msgs {
+		if _, err := s.Enqueue(ctx, tx, m); err != nil {
+			return i, err
+		}
+	}
+	return len(msgs), nil
+}
+
+// MessagesFor builds, without queueing them, the messages EnqueueFor would
+// send (for EnqueueAll).
+func (s *Service) MessagesFor(ctx context.Context, q db.Querier, personID int64, template string, data map[string]string) ([]Message, error) {
 	var phone, email sql.NullString
 	var lang string
-	err := tx.QueryRowContext(ctx, `SELECT phone, email, lang FROM people WHERE id = $1`, personID).Scan(&phone, &email, &lang)
+	err := q.QueryRowContext(ctx, `SELECT phone, email, lang FROM people WHERE id = $1`, personID).Scan(&phone, &email, &lang)
 	if err != nil {
-		return 0, fmt.Errorf("notify person %d: %w", personID, err)
+		return nil, fmt.Errorf("notify person %d: %w", personID, err)
 	}
-	n := 0
-	for _, c := range []struct {
-		channel string
-		to      sql.NullString
-	}{{SMS, phone}, {Email, email}} {
-		if !c.to.Valid || !s.Templates.Has(template, c.channel, lang) {
+	return s.MessagesTo(personID, phone.String, email.String, lang, template, data), nil
+}
+
+// MessagesTo builds the messages for a person whose phone, email and
+// language the caller has already read ("" for a missing one).
+func (s *Service) MessagesTo(personID int64, phone, email, lang, template string, data map[string]string) []Message {
+	var out []Message
+	for _, c := range []struct{ channel, to string }{{SMS, phone}, {Email, email}} {
+		if c.to == "" || !s.Templates.Has(template, c.channel, lang) {
 			continue
 		}
-		if _, err := s.Enqueue(ctx, tx, Message{Channel: c.channel, To: c.to.String, Template: template, Lang: lang, Data: data, SubjectID: personID}); err != nil {
-			return n, err
-		}
-		n++
+		out = append(out, Message{Channel: c.channel, To: c.to, Template: template, Lang: lang, Data: data, SubjectID: personID})
 	}
-	return n, nil
+	return out
 }

@@ -286,3 +286,64 @@ func TestEnqueueForPerson(t *testing.T) {
 		}
 	})
 }
+
+// flaky fails its first n sends, then delivers.
+type flaky struct {
+	notify.Memory
+	mu sync.Mutex
+	n  int
+}
+
+func (f *flaky) Send(ctx context.Context, r notify.Rendered) error {
+	f.mu.Lock()
+	if f.n > 0 {
+		f.n--
+		f.mu.Unlock()
+		return errors.New("gateway busy")
+	}
+	f.mu.Unlock()
+	return f.Memory.Send(ctx, r)
+}
+
+func TestEnqueueAllDeliversABatchInOneJob(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		sms := &flaky{n: 1}
+		s, j := newService(t, d, sms, &notify.Memory{})
+		var msgs []notify.Message
+		for i := range 5 {
+			msgs = append(msgs, notify.Message{Channel: notify.SMS, To: "+91986201234" + string(rune('0'+i)), Template: "hello", Lang: "en",
+				Data: map[string]string{"name": "A", "code": "1"}})
+		}
+		if err := d.Tx(ctx, func(tx *db.Tx) error { return s.EnqueueAll(ctx, tx, msgs) }); err != nil {
+			t.Fatal(err)
+		}
+		var jobsQueued int
+		d.R().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'notify_deliver_batch'`).Scan(&jobsQueued)
+		if jobsQueued != 1 {
+			t.Fatalf("%d jobs for a batch", jobsQueued)
+		}
+		j.Start(ctx)
+		defer j.Stop(ctx)
+		var ids []int64
+		rows, _ := d.R().Query(`SELECT id FROM outbox ORDER BY id`)
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			waitStatus(t, d, id, "sent")
+		}
+		// One message failed once and was retried; none was sent twice.
+		if n := len(sms.Sent()); n != 5 {
+			t.Fatalf("%d messages sent for 5", n)
+		}
+		var attempts int
+		d.R().QueryRow(`SELECT SUM(attempts) FROM outbox`).Scan(&attempts)
+		if attempts != 6 {
+			t.Fatalf("%d attempts", attempts)
+		}
+	})
+}

@@ -55,8 +55,21 @@ type Server struct {
 	TrustProxy bool
 	Secure     bool // served over TLS: Secure cookies and HSTS
 
-	mux    *http.ServeMux
-	routes []Route
+	mux     *http.ServeMux
+	routes  []Route
+	formats []prefixFormat
+}
+
+type prefixFormat struct {
+	prefix string
+	f      ErrorFmt
+}
+
+// FormatErrors writes every error under a path prefix in a protocol's own
+// format, including those raised before a route is reached (an invalid
+// bearer token, a refused cross-origin request).
+func (s *Server) FormatErrors(prefix string, f ErrorFmt) {
+	s.formats = append(s.formats, prefixFormat{prefix, f})
 }
 
 // Routes returns every mounted route (for the OpenAPI document and tests).
@@ -315,6 +328,13 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error, c
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds()+0.999)))
+	}
+	if custom == nil {
+		for _, pf := range s.formats {
+			if strings.HasPrefix(r.URL.Path, pf.prefix) {
+				custom = pf.f
+			}
+		}
 	}
 	if custom != nil {
 		custom(w, r, e, msg)

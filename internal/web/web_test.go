@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mizogov/internal/i18n"
 )
 
 func TestDecodeJSON(t *testing.T) {
@@ -94,5 +96,47 @@ func TestFields(t *testing.T) {
 	}
 	if e := AsError(f.Err()); e.Status != 422 {
 		t.Fatal(e.Status)
+	}
+}
+
+// TestFormatErrorsByPrefix: errors under a prefix use the protocol's own
+// format, including one raised before any route (authentication).
+func TestFormatErrorsByPrefix(t *testing.T) {
+	cat, err := i18n.New(i18n.Core())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Cat: cat, Auth: func(r *http.Request) (User, error) {
+		if r.Header.Get("Authorization") != "" {
+			return nil, Unauthorized()
+		}
+		return nil, nil
+	}}
+	proto := func(w http.ResponseWriter, r *http.Request, e *Error, msg string) {
+		w.Header().Set("Content-Type", "application/x-proto")
+		w.WriteHeader(e.Status)
+		w.Write([]byte("proto:" + e.Code))
+	}
+	s.FormatErrors("/proto/", proto)
+	s.Mount(Route{Pattern: "GET /proto/x", Perm: Public, Handler: func(w http.ResponseWriter, r *http.Request) error { return NotFound() }},
+		Route{Pattern: "GET /api/v1/x", Perm: Public, Handler: func(w http.ResponseWriter, r *http.Request) error { return NotFound() }})
+	h := s.Handler()
+	for _, tc := range []struct {
+		path, auth, want string
+		status           int
+	}{
+		{"/proto/x", "", "proto:not_found", 404},
+		{"/proto/x", "Bearer bad", "proto:unauthorized", 401},
+		{"/api/v1/x", "", `"code":"not_found"`, 404},
+	} {
+		r := httptest.NewRequest("GET", tc.path, nil)
+		if tc.auth != "" {
+			r.Header.Set("Authorization", tc.auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.want) {
+			t.Errorf("%s: %d %s", tc.path, w.Code, w.Body)
+		}
 	}
 }
