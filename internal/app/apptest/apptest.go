@@ -216,7 +216,7 @@ func (e *Env) OTP(t testing.TB, to string, send func()) string {
 	t.Helper()
 	before := 0
 	for _, m := range append(e.SMS.Sent(), e.Email.Sent()...) {
-		if m.To == to {
+		if m.To == to && m.Template == "auth.otp" {
 			before++
 		}
 	}
@@ -225,7 +225,7 @@ func (e *Env) OTP(t testing.TB, to string, send func()) string {
 	for time.Now().Before(deadline) {
 		var got []notify.Rendered
 		for _, m := range append(e.SMS.Sent(), e.Email.Sent()...) {
-			if m.To == to {
+			if m.To == to && m.Template == "auth.otp" {
 				got = append(got, m)
 			}
 		}
