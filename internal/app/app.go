@@ -73,6 +73,7 @@ type App struct {
 func (a *App) modules() []func(ctx context.Context) error {
 	return []func(ctx context.Context) error{
 		// services are added here, one line each
+		a.buildGrievance,
 		a.buildPermits,
 		a.buildOPD,
 	}

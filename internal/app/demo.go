@@ -13,6 +13,7 @@ import (
 	"mizogov/internal/auth"
 	"mizogov/internal/db"
 	"mizogov/internal/geo"
+	"mizogov/internal/grievance"
 	"mizogov/internal/permits"
 )
 
@@ -59,6 +60,11 @@ var demoUsers = []demoUser{
 	{"officer.serchhip", "Lalrinawmi", auth.RoleOfficer, "", "Serchhip"},
 	{"ilp.kolasib", "Lalhriatpuii (ILP office, Kolasib)", permits.RoleOfficer, "HOME", "Kolasib"},
 	{"police.vairengte", "SI Lalmuanpuia (Vairengte gate)", permits.RolePolice, "HOME", "Kolasib"},
+	{"gro.pwd.aizawl", "Lalrinchhana (grievance officer, PWD Aizawl)", grievance.RoleGRO, "PWD", "Aizawl"},
+	{"field.pwd.aizawl", "Zoramthanga (field officer, PWD Aizawl)", grievance.RoleField, "PWD", "Aizawl"},
+	{"gro.phed.lunglei", "Lalmalsawma (grievance officer, PHED Lunglei)", grievance.RoleGRO, "PHED", "Lunglei"},
+	{"hod.pwd", "Er. Vanlalngaihsaka (HoD PWD, appellate authority)", auth.RoleHOD, "PWD", ""},
+	{"helpdesk", "Lalhmangaihi (Mipui Aw help desk)", grievance.RoleHelpdesk, "", ""},
 	{"counter.cha", "Lalnunpuii (OPD counter, Aizawl Civil Hospital)", "opd_counter", "HFW", "Aizawl"},
 }
 
