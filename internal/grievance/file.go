@@ -42,11 +42,16 @@ type NewGrievance struct {
 	CallerName  string // the name given by a caller or an Open311 client
 	FiledBy     int64  // the help-desk officer filing for a caller
 	Channel     string
-	APIClient   string              // Open311: the API key's name
-	Token       string              // Open311: a token for the client to find the request later
-	Attributes  map[string][]string // answers to the category's attributes
-	Photos      []files.Upload      // checked and cleaned (files.Check); stored by File
-	Actor       workflow.Actor
+	APIClient   string // Open311: the API key's name
+	// Token makes filing idempotent: a second File with the same token
+	// (a double-clicked submit, a retried API call) returns the grievance
+	// the first one filed, unchanged, with Again set. Web forms carry a
+	// random one; Open311 gives it to the client. Namespace it by channel
+	// and owner ("web:<person>:<random>").
+	Token      string
+	Attributes map[string][]string // answers to the category's attributes
+	Photos     []files.Upload      // checked and cleaned (files.Check); stored by File
+	Actor      workflow.Actor
 }
 
 // Grievance is a filed grievance (the parts that are not the case).
@@ -71,6 +76,7 @@ type Grievance struct {
 	Rating      int
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	Again       bool // File found the grievance its token had already filed
 }
 
 // Check validates in without touching the database beyond lookups, filling
@@ -155,6 +161,19 @@ func (s *Service) File(ctx context.Context, in NewGrievance) (Grievance, error) 
 // FileTx is File inside the caller's transaction. Photos are stored as
 // blobs before the rows that point at them.
 func (s *Service) FileTx(ctx context.Context, tx *db.Tx, in NewGrievance) (Grievance, error) {
+	if in.Token != "" {
+		g, err := scanGrievance(tx.QueryRowContext(ctx, `SELECT `+grievanceCols+` FROM grv_grievances WHERE token = $1`, in.Token))
+		if err == nil {
+			if g.CitizenID != in.CitizenID {
+				return Grievance{}, web.Conflict("grievance.token_used")
+			}
+			g.Again = true
+			return g, nil
+		}
+		if !errors.Is(err, db.ErrNotFound) {
+			return Grievance{}, err
+		}
+	}
 	f := &web.Fields{}
 	cat := s.check(ctx, tx, &in, f)
 	if err := f.Err(); err != nil {
