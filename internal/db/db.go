@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -45,6 +46,9 @@ type DB struct {
 	w       *Pool
 	r       *Pool
 	path    string // SQLite file
+
+	groupOnce sync.Once
+	group     *Group // group commit (DB.Group), made on first use
 }
 
 // Options say which database to open.
@@ -115,9 +119,13 @@ func (d *DB) R() *Pool { return d.r }
 // Path is the SQLite file, or "" on PostgreSQL.
 func (d *DB) Path() string { return d.path }
 
-// Close closes both pools.
+// Close finishes the group-commit writer's queued work (for up to 30
+// seconds), then closes both pools.
 func (d *DB) Close() error {
-	err := d.w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	err := d.Group().Close(ctx)
+	err = errors.Join(err, d.w.Close())
 	if d.r != d.w {
 		err = errors.Join(err, d.r.Close())
 	}
