@@ -143,16 +143,41 @@ func InMizoram(lat, lng float64) bool {
 	return lat >= MinLat && lat <= MaxLat && lng >= MinLng && lng <= MaxLng
 }
 
-// File validates and files a grievance in its own transaction: the case
-// (in the category department's grievance officer's queue for the
-// district), the grievance row, its attribute answers and photos, an audit
-// entry and the acknowledgement. Invalid input returns a *web.Error with
-// field errors and changes nothing.
+// File validates and files a grievance: the case (in the category
+// department's grievance officer's queue for the district), the grievance
+// row, its attribute answers and photos, an audit entry and the
+// acknowledgement. Invalid input returns a *web.Error with field errors and
+// changes nothing.
+//
+// File checks the input on a reader and stores photo blobs first, then
+// hands the writing to the database's group-commit writer (db.Group): the
+// filings that arrive together share one transaction and one fsync, each
+// in a savepoint of its own. File returns once that transaction has
+// committed, so an acknowledged reference number is on disk.
 func (s *Service) File(ctx context.Context, in NewGrievance) (Grievance, error) {
+	if in.Token != "" {
+		// A repeat of a filing already committed needs no writer.
+		if g, err := s.again(ctx, s.DB.R(), in); err == nil || !errors.Is(err, db.ErrNotFound) {
+			return g, err
+		}
+	}
+	f := &web.Fields{}
+	cat := s.check(ctx, s.DB.R(), &in, f)
+	if err := f.Err(); err != nil {
+		return Grievance{}, err
+	}
+	if err := s.storePhotos(ctx, in.Photos); err != nil {
+		return Grievance{}, err
+	}
 	var g Grievance
-	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
+	err := s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
+		// Looked up again in the transaction: two submissions with one
+		// token in one batch file once.
 		var err error
-		g, err = s.FileTx(ctx, tx, in)
+		if g, err = s.again(ctx, tx, in); err == nil || !errors.Is(err, db.ErrNotFound) {
+			return err
+		}
+		g, err = s.fileTx(ctx, tx, in, cat)
 		return err
 	})
 	return g, err
@@ -161,24 +186,50 @@ func (s *Service) File(ctx context.Context, in NewGrievance) (Grievance, error) 
 // FileTx is File inside the caller's transaction. Photos are stored as
 // blobs before the rows that point at them.
 func (s *Service) FileTx(ctx context.Context, tx *db.Tx, in NewGrievance) (Grievance, error) {
-	if in.Token != "" {
-		g, err := scanGrievance(tx.QueryRowContext(ctx, `SELECT `+grievanceCols+` FROM grv_grievances WHERE token = $1`, in.Token))
-		if err == nil {
-			if g.CitizenID != in.CitizenID {
-				return Grievance{}, web.Conflict("grievance.token_used")
-			}
-			g.Again = true
-			return g, nil
-		}
-		if !errors.Is(err, db.ErrNotFound) {
-			return Grievance{}, err
-		}
+	if g, err := s.again(ctx, tx, in); err == nil || !errors.Is(err, db.ErrNotFound) {
+		return g, err
 	}
 	f := &web.Fields{}
 	cat := s.check(ctx, tx, &in, f)
 	if err := f.Err(); err != nil {
 		return Grievance{}, err
 	}
+	if err := s.storePhotos(ctx, in.Photos); err != nil {
+		return Grievance{}, err
+	}
+	return s.fileTx(ctx, tx, in, cat)
+}
+
+// again returns the grievance in.Token has already filed (Again set), a
+// conflict when it is someone else's token, or db.ErrNotFound.
+func (s *Service) again(ctx context.Context, q db.Querier, in NewGrievance) (Grievance, error) {
+	if in.Token == "" {
+		return Grievance{}, db.ErrNotFound
+	}
+	g, err := scanGrievance(q.QueryRowContext(ctx, `SELECT `+grievanceCols+` FROM grv_grievances WHERE token = $1`, in.Token))
+	if err != nil {
+		return Grievance{}, err
+	}
+	if g.CitizenID != in.CitizenID {
+		return Grievance{}, web.Conflict("grievance.token_used")
+	}
+	g.Again = true
+	return g, nil
+}
+
+// storePhotos writes the photos' blobs (idempotent, content-addressed)
+// before any transaction records them.
+func (s *Service) storePhotos(ctx context.Context, photos []files.Upload) error {
+	for _, p := range photos {
+		if err := s.Files.Store(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fileTx writes a checked grievance whose token is new inside tx.
+func (s *Service) fileTx(ctx context.Context, tx *db.Tx, in NewGrievance, cat Category) (Grievance, error) {
 	now := db.Time(s.now())
 	ref, err := refno.Next(ctx, tx, RefService, now)
 	if err != nil {
@@ -211,9 +262,6 @@ func (s *Service) FileTx(ctx context.Context, tx *db.Tx, in NewGrievance) (Griev
 		}
 	}
 	for i, p := range in.Photos {
-		if err := s.Files.Store(ctx, p); err != nil {
-			return Grievance{}, err
-		}
 		file, err := s.Files.Record(ctx, tx, p, in.CitizenID)
 		if err != nil {
 			return Grievance{}, err

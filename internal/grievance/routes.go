@@ -1,6 +1,8 @@
 package grievance
 
 import (
+	"net/http"
+
 	"mizogov/internal/web"
 )
 
@@ -21,6 +23,9 @@ func (s *Service) Routes() []web.Route {
 		// Public dashboard.
 
 		// JSON API.
+		{Pattern: "POST /api/v1/grievances", Perm: PermFile, Handler: s.apiFile, MaxBody: 64 << 10, API: &web.APIDoc{Tag: "grievances",
+			Summary: "File a grievance (the signed-in citizen's); a repeat with the same Idempotency-Key answers 200 with the first filing",
+			Request: FileInput{}, Response: Filed{}, Status: http.StatusCreated, Idempotent: true}},
 
 		// Open311 GeoReport v2.
 	}
