@@ -302,7 +302,9 @@ func (g *Group) run(batch []*call) []*call {
 			if _, err := tx.ExecContext(bctx, `SAVEPOINT grp`); err != nil {
 				return err
 			}
+			mark := len(tx.atCommit)
 			if errs[i] = g.call(bctx, tx, c); errs[i] != nil {
+				tx.atCommit = tx.atCommit[:mark]
 				if _, err := tx.ExecContext(bctx, `ROLLBACK TO SAVEPOINT grp`); err != nil {
 					return fmt.Errorf("db: roll back a call's work: %w (after %w)", err, errs[i])
 				}

@@ -318,3 +318,50 @@ func TestGroupSolo(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupAtCommit: work shared at commit sees the items of the calls
+// that succeeded, once per batch, and none of a failed call's.
+func TestGroupAtCommit(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		g := d.Group()
+		release := hold(t, g)
+		var flushes atomic.Int32
+		flush := func(ctx context.Context, tx *db.Tx, items []any) error {
+			flushes.Add(1)
+			keys := make([]string, len(items))
+			for i, it := range items {
+				keys[i] = it.(string)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('flushed', $1)`, strings.Join(keys, ","))
+			return err
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for i := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = g.Do(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+					tx.AtCommit("test", fmt.Sprint("item", i), flush)
+					if i == 1 {
+						return errors.New("refused")
+					}
+					return nil
+				})
+			}()
+		}
+		waitQueued(t, g, 3)
+		release()
+		wg.Wait()
+		if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+			t.Fatalf("errors %v", errs)
+		}
+		var v string
+		if err := d.R().QueryRowContext(context.Background(), `SELECT value FROM settings WHERE key = 'flushed'`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if flushes.Load() != 1 || (v != "item0,item2" && v != "item2,item0") {
+			t.Fatalf("%d flushes with %q", flushes.Load(), v)
+		}
+	})
+}

@@ -75,8 +75,49 @@ func (p *Pool) Close() error {
 // statements. Pass Tx.Tx where a *sql.Tx is required.
 type Tx struct {
 	*sql.Tx
-	pool   *Pool
-	missed []string // SQL to prepare once the connection is free again
+	pool     *Pool
+	missed   []string // SQL to prepare once the connection is free again
+	atCommit []commitItem
+}
+
+type commitItem struct {
+	key   string
+	item  any
+	flush func(ctx context.Context, tx *Tx, items []any) error
+}
+
+// AtCommit adds item to the transaction's list under key. Just before the
+// transaction commits, flush runs once per key (in the order keys were
+// first used) with every item added under it: work that can be shared by
+// many changes, such as one job that delivers every notification of a
+// group-commit batch. Items added by a group call that fails are dropped
+// with its savepoint. A flush error fails the whole transaction.
+func (t *Tx) AtCommit(key string, item any, flush func(ctx context.Context, tx *Tx, items []any) error) {
+	t.atCommit = append(t.atCommit, commitItem{key, item, flush})
+}
+
+// runAtCommit runs the flushes of AtCommit.
+func (t *Tx) runAtCommit(ctx context.Context) error {
+	for len(t.atCommit) > 0 {
+		items := t.atCommit
+		t.atCommit = nil // a flush may add more (run in a next round)
+		var keys []string
+		byKey := map[string][]any{}
+		flush := map[string]func(context.Context, *Tx, []any) error{}
+		for _, c := range items {
+			if _, ok := flush[c.key]; !ok {
+				keys = append(keys, c.key)
+				flush[c.key] = c.flush
+			}
+			byKey[c.key] = append(byKey[c.key], c.item)
+		}
+		for _, k := range keys {
+			if err := flush[k](ctx, t, byKey[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // cached returns the pool's prepared statement for query, bound to the

@@ -271,6 +271,18 @@ func (s *Service) fileTx(ctx context.Context, tx *db.Tx, in NewGrievance, cat Ca
 			return Grievance{}, err
 		}
 	}
+	if in.CitizenID != 0 && in.Actor.ID == in.CitizenID && s.Notify != nil {
+		// The workflow tells everyone but the actor; a citizen who files for
+		// themselves still gets the acknowledgement with the reference.
+		// Its delivery job is shared by the whole group-commit batch.
+		msgs, err := s.Notify.MessagesFor(ctx, tx, in.CitizenID, "grievance.filed", map[string]string{"ref": ref})
+		if err != nil {
+			return Grievance{}, err
+		}
+		if err := s.Notify.EnqueueAtCommit(ctx, tx, msgs); err != nil {
+			return Grievance{}, err
+		}
+	}
 	// The audit actor comes from the request (a person, an API key) in ctx.
 	ev := audit.Event{Action: "grievance.file", ObjectType: "grievance", ObjectID: ref, SubjectID: in.CitizenID,
 		Summary: map[string]any{"category": cat.Code, "district_id": in.DistrictID, "channel": in.Channel, "photos": len(in.Photos),

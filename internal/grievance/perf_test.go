@@ -153,6 +153,24 @@ func TestFileGroupedOnce(t *testing.T) {
 		if s := g.Stats(); s.Largest < n-1 {
 			t.Fatalf("largest batch %d, want the filings in one", s.Largest)
 		}
+		// Each filing acknowledged; the batch's acknowledgements share one
+		// delivery job, and they reach the citizen.
+		if got := e.Count(t, `SELECT COUNT(*) FROM outbox WHERE template = 'grievance.filed' AND subject_id = $1`, p1); got != n-5 {
+			t.Fatalf("%d acknowledgements queued, want %d", got, n-5)
+		}
+		if got := e.Count(t, `SELECT COUNT(*) FROM river_job WHERE kind = 'notify_deliver_batch'`); got != 1 {
+			t.Fatalf("%d delivery jobs, want 1 for the batch", got)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for e.Count(t, `SELECT COUNT(*) FROM outbox WHERE template = 'grievance.filed' AND status = 'sent'`) != n-5 {
+			if time.Now().After(deadline) {
+				t.Fatal("acknowledgements not delivered")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if m, ok := e.SMS.Last("+919862100001"); !ok || !strings.Contains(m.Body, "MZ-GRV-") {
+			t.Fatalf("acknowledgement SMS: %q", m.Body)
+		}
 	})
 }
 

@@ -113,6 +113,40 @@ func (s *Service) EnqueueAll(ctx context.Context, tx *db.Tx, msgs []Message) err
 	return s.Jobs.Insert(ctx, tx, deliverBatchArgs{OutboxIDs: ids}, s.insertOpts())
 }
 
+// EnqueueAtCommit writes messages to the outbox now and queues their
+// delivery in one job per transaction, inserted just before tx commits
+// (db.Tx.AtCommit): under group commit, every message of a batch of
+// filings shares one job rather than one each. A message refused here
+// (unknown channel or template) fails only the caller's work.
+func (s *Service) EnqueueAtCommit(ctx context.Context, tx *db.Tx, msgs []Message) error {
+	for _, m := range msgs {
+		id, err := s.outbox(ctx, tx, m)
+		if err != nil {
+			return err
+		}
+		tx.AtCommit("notify.deliver", id, s.flushDeliveries)
+	}
+	return nil
+}
+
+// deliveriesPerJob bounds the messages one delivery job sends in a row.
+const deliveriesPerJob = 50
+
+func (s *Service) flushDeliveries(ctx context.Context, tx *db.Tx, items []any) error {
+	for len(items) > 0 {
+		n := min(len(items), deliveriesPerJob)
+		ids := make([]int64, n)
+		for i, it := range items[:n] {
+			ids[i] = it.(int64)
+		}
+		items = items[n:]
+		if err := s.Jobs.Insert(ctx, tx, deliverBatchArgs{OutboxIDs: ids}, s.insertOpts()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Service) insertOpts() *river.InsertOpts {
 	maxAttempts := s.MaxAttempts
 	if maxAttempts == 0 {
