@@ -304,6 +304,16 @@ func (a *App) registerMetrics() {
 	for name, pool := range a.DB.Pools() {
 		a.Registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
+	group := func(name, help string, v func(db.GroupStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return v(a.DB.Group().Stats()) })
+	}
+	a.Registry.MustRegister(
+		group("mizogov_db_group_batches_total", "Transactions of the group-commit writer.", func(s db.GroupStats) float64 { return float64(s.Batches) }),
+		group("mizogov_db_group_calls_total", "Calls answered by the group-commit writer.", func(s db.GroupStats) float64 { return float64(s.Calls) }),
+		group("mizogov_db_group_busy_seconds_total", "Time the group-commit writer spent in transactions.", func(s db.GroupStats) float64 { return s.Busy.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mizogov_db_group_largest_batch", Help: "Most calls in one group-commit transaction."},
+			func() float64 { return float64(a.DB.Group().Stats().Largest) }))
+	a.DB.Group().SetLogger(a.Log)
 	a.Registry.MustRegister(&countCollector{
 		desc: prometheus.NewDesc("mizogov_jobs", "Background jobs by state.", []string{"state"}, nil),
 		read: a.Jobs.Counts,

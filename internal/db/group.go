@@ -117,9 +117,9 @@ type call struct {
 // must bear that.
 //
 // If ctx ends before the writer takes the call, fn never runs and Do
-// returns ctx's error. Once fn has started, Do waits for the outcome (a
-// batch is bounded by a 30-second timeout), so an error always means the
-// work was not committed.
+// returns ctx's error. Once fn has started, Do waits for the outcome (on
+// PostgreSQL a batch has a 30-second deadline), so an error means the work
+// was not committed (or, rarely, that the commit's outcome is unknown).
 func (g *Group) Do(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -286,8 +286,17 @@ func (g *Group) run(batch []*call) []*call {
 		return nil
 	}
 	errs := make([]error, len(live))
-	bctx, cancel := context.WithTimeout(context.Background(), g.timeout)
-	defer cancel()
+	// On SQLite the statements get a context that never ends: an
+	// interrupted statement would roll back the whole batch, and a context
+	// with a Done channel costs the driver a goroutine per statement. On
+	// PostgreSQL, where a statement may wait for another node's lock, the
+	// batch has a deadline.
+	bctx := context.Background()
+	if g.db.Dialect == Postgres {
+		var cancel context.CancelFunc
+		bctx, cancel = context.WithTimeout(bctx, g.timeout)
+		defer cancel()
+	}
 	start := time.Now()
 	err := g.db.Tx(bctx, func(tx *Tx) error {
 		for i, c := range live {
