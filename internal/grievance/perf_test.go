@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"mizogov/internal/app"
 	"mizogov/internal/app/apptest"
 	"mizogov/internal/db"
 	"mizogov/internal/grievance"
@@ -26,7 +27,11 @@ import (
 // the running platform's core, the category code and Aizawl's id.
 func perfSetup(t testing.TB, e *apptest.Env) (*grievance.Service, string, int64) {
 	t.Helper()
-	a := e.App
+	return setupCategory(t, e.App)
+}
+
+func setupCategory(t testing.TB, a *app.App) (*grievance.Service, string, int64) {
+	t.Helper()
 	svc := &grievance.Service{DB: a.DB, Audit: a.Audit, Notify: a.Notify, Jobs: a.Jobs, Workflow: a.Workflow, Files: a.Files,
 		Geo: a.Geo, Auth: a.Auth, Limits: a.Limits, Render: a.Render, Log: a.Log, Now: a.Now}
 	ctx := context.Background()
@@ -34,7 +39,7 @@ func perfSetup(t testing.TB, e *apptest.Env) (*grievance.Service, string, int64)
 	err := a.DB.Tx(ctx, func(tx *db.Tx) error {
 		var dept int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO departments (code, name, name_lus, created_at) VALUES ('PWD', 'Public Works', 'Public Works', $1)
-			RETURNING id`, db.Time(e.Clock.Now())).Scan(&dept); err != nil {
+			RETURNING id`, db.Time(a.Now())).Scan(&dept); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM districts WHERE name = 'Aizawl'`).Scan(&district); err != nil {
@@ -178,13 +183,19 @@ func TestFileGroupedOnce(t *testing.T) {
 // (the OTP sign-in is rate-limited per address; its own tests cover it).
 func apiSession(t testing.TB, e *apptest.Env, phone string) string {
 	t.Helper()
+	token, _ := newAPISession(t, e.App.DB, phone, e.Clock.Now())
+	return token
+}
+
+func newAPISession(t testing.TB, d *db.DB, phone string, at time.Time) (string, int64) {
+	t.Helper()
 	tok := make([]byte, 24)
 	rand.Read(tok)
 	token := hex.EncodeToString(tok)
 	sum := sha256.Sum256([]byte(token))
-	now := db.Time(e.Clock.Now())
+	now := db.Time(at)
 	var pid int64
-	w := e.App.DB.W()
+	w := d.W()
 	if err := w.QueryRow(`INSERT INTO people (name, phone, lang, created_at) VALUES ($1, $2, 'en', $3) RETURNING id`,
 		"Citizen "+phone, phone, now).Scan(&pid); err != nil {
 		t.Fatal(err)
@@ -193,7 +204,7 @@ func apiSession(t testing.TB, e *apptest.Env, phone string) string {
 		VALUES ($1, $2, FALSE, 'api', $3, $3, $4)`, hex.EncodeToString(sum[:]), pid, now, db.Time(now.Add(30*24*time.Hour))); err != nil {
 		t.Fatal(err)
 	}
-	return token
+	return token, pid
 }
 
 func grievanceActor(id int64) workflow.Actor { return workflow.Actor{ID: id} }
