@@ -48,6 +48,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,7 +80,7 @@ func main() {
 	flag.DurationVar(&o.dur, "d", 10*time.Second, "how long to file")
 	flag.IntVar(&o.raw, "raw", 3000, "raw SQLite single-row inserts to time first (0: skip)")
 	flag.BoolVar(&o.crash, "crash", false, "kill -9 the server half-way, restart it, then check every acknowledged filing")
-	flag.BoolVar(&o.solo, "solo", false, "run the server with group-commit batches of one (each filing its own transaction)")
+	flag.IntVar(&o.batch, "batch", 256, "the server's group-commit batch limit: 1 = a transaction per filing, one after another; 0 = a transaction per filing, concurrently")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write the server's CPU profile here")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -92,7 +93,8 @@ type opts struct {
 	addr, data, dbURL, profile string
 	citizens, conc, raw        int
 	dur                        time.Duration
-	crash, solo                bool
+	crash                      bool
+	batch                      int
 }
 
 // serve is the child: the real platform.
@@ -109,8 +111,8 @@ func serve() error {
 		return err
 	}
 	defer a.Close()
-	if os.Getenv("GRVFILE_SOLO") != "" {
-		a.DB.Group().SetMaxBatch(1)
+	if n, err := strconv.Atoi(os.Getenv("GRVFILE_MAXBATCH")); err == nil {
+		a.DB.Group().SetMaxBatch(n)
 	}
 	if p := os.Getenv("GRVFILE_CPUPROFILE"); p != "" {
 		f, err := os.Create(p)
@@ -163,7 +165,7 @@ func run(o opts) error {
 	if cfg.IsPostgres() {
 		name = "PostgreSQL"
 	}
-	fmt.Printf("grvfile: %d citizens, -c %d, -d %v, %s; %d CPUs, %s\n", o.citizens, o.conc, o.dur, name, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("grvfile: %d citizens, -c %d, -d %v, -batch %d, %s; %d CPUs, %s\n", o.citizens, o.conc, o.dur, o.batch, name, runtime.NumCPU(), runtime.Version())
 
 	a, err := app.Open(ctx, cfg, app.Options{Migrate: o.addr == ""})
 	if err != nil {
@@ -178,7 +180,7 @@ func run(o opts) error {
 	base := "http://" + o.addr
 	var srv *server
 	if o.addr == "" {
-		srv = &server{cfg: cfg, solo: o.solo, profile: o.profile}
+		srv = &server{cfg: cfg, batch: o.batch, profile: o.profile}
 		if err := srv.start(); err != nil {
 			return err
 		}
@@ -262,7 +264,7 @@ func seed(ctx context.Context, a *app.App, n int) (string, int64, []citizen, err
 // server is the child process serving the platform.
 type server struct {
 	cfg     config.Config
-	solo    bool
+	batch   int
 	profile string
 	cmd     *exec.Cmd
 	base    string
@@ -277,9 +279,7 @@ func (s *server) start() error {
 	ln.Close()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "GRVFILE_SERVE=1", "GRVFILE_ADDR="+addr, "GRVFILE_DATA="+s.cfg.DataDir, "GRVFILE_DB="+s.cfg.DB)
-	if s.solo {
-		cmd.Env = append(cmd.Env, "GRVFILE_SOLO=1")
-	}
+	cmd.Env = append(cmd.Env, "GRVFILE_MAXBATCH="+strconv.Itoa(s.batch))
 	if s.profile != "" {
 		cmd.Env = append(cmd.Env, "GRVFILE_CPUPROFILE="+s.profile)
 	}

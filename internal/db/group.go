@@ -84,10 +84,13 @@ func (g *Group) SetLogger(l *slog.Logger) {
 }
 
 // SetMaxBatch sets how many calls one transaction takes at most (default
-// 256; 1 turns grouping off: each call gets a transaction of its own).
+// 256). 1 runs every call in a transaction of its own, one after another
+// on the writer goroutine; 0 turns the writer off: each call runs in a
+// transaction of its own on the caller's goroutine, concurrently (for
+// comparison on PostgreSQL).
 func (g *Group) SetMaxBatch(n int) {
 	g.mu.Lock()
-	g.maxBatch = max(1, n)
+	g.maxBatch = max(0, n)
 	g.mu.Unlock()
 }
 
@@ -125,6 +128,12 @@ func (g *Group) Do(ctx context.Context, fn func(ctx context.Context, tx *Tx) err
 		return err
 	}
 	c := &call{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	g.mu.Lock()
+	direct, closed := g.maxBatch == 0, g.closed
+	g.mu.Unlock()
+	if direct && !closed {
+		return g.direct(c)
+	}
 	if err := g.enqueue(ctx, c); err != nil {
 		return err
 	}
@@ -286,17 +295,8 @@ func (g *Group) run(batch []*call) []*call {
 		return nil
 	}
 	errs := make([]error, len(live))
-	// On SQLite the statements get a context that never ends: an
-	// interrupted statement would roll back the whole batch, and a context
-	// with a Done channel costs the driver a goroutine per statement. On
-	// PostgreSQL, where a statement may wait for another node's lock, the
-	// batch has a deadline.
-	bctx := context.Background()
-	if g.db.Dialect == Postgres {
-		var cancel context.CancelFunc
-		bctx, cancel = context.WithTimeout(bctx, g.timeout)
-		defer cancel()
-	}
+	bctx, cancel := g.batchContext()
+	defer cancel()
 	start := time.Now()
 	err := g.db.Tx(bctx, func(tx *Tx) error {
 		for i, c := range live {
@@ -360,6 +360,31 @@ func (g *Group) run(batch []*call) []*call {
 	g.stats.Busy += time.Since(start)
 	g.mu.Unlock()
 	return again
+}
+
+// direct runs c in a transaction of its own on the caller's goroutine.
+func (g *Group) direct(c *call) error {
+	for {
+		bctx, cancel := g.batchContext()
+		err := g.db.Tx(bctx, func(tx *Tx) error { return g.call(bctx, tx, c) })
+		cancel()
+		if err == nil || !retryable(err) || c.tries >= groupTries {
+			return err
+		}
+		c.tries++
+	}
+}
+
+// batchContext is the context of a batch's statements. On SQLite it never
+// ends: an interrupted statement would roll back the whole batch, and a
+// context with a Done channel costs the driver a goroutine per statement.
+// On PostgreSQL, where a statement may wait for another node's lock, the
+// batch has a deadline.
+func (g *Group) batchContext() (context.Context, context.CancelFunc) {
+	if g.db.Dialect == Postgres {
+		return context.WithTimeout(context.Background(), g.timeout)
+	}
+	return context.Background(), func() {}
 }
 
 // call runs one caller's work with the caller's values and the batch's
