@@ -200,6 +200,7 @@ func run(o opts) error {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}
 	warm(client, base, o.conc)
 	w0 := writerStats(client, base)
+	cpu0, self0 := srv.cpu(), selfCPU()
 	var kill func()
 	if o.crash && srv != nil {
 		kill = srv.kill
@@ -209,6 +210,10 @@ func run(o opts) error {
 	res.print()
 	if kill == nil {
 		printWriter(w0, writerStats(client, base))
+		if filed := float64(res.status[http.StatusCreated]); filed > 0 && srv != nil {
+			fmt.Printf("   CPU per filing: server %.0f µs, this load generator %.0f µs (so the machine's other load does not blur the comparison)\n",
+				(srv.cpu()-cpu0).Seconds()/filed*1e6, (selfCPU()-self0).Seconds()/filed*1e6)
+		}
 	} else {
 		fmt.Println("   server killed (SIGKILL) half-way; restarting it on the same database")
 		if err := srv.start(); err != nil {
@@ -299,6 +304,31 @@ func (s *server) start() error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("server at %s did not become ready", addr)
+}
+
+// cpu is the CPU time the server process has used (Linux /proc).
+func (s *server) cpu() time.Duration {
+	if s == nil || s.cmd == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name "(…)": utime and stime are the 12th and 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (s *server) stop() {

@@ -30,6 +30,10 @@ import (
 // On PostgreSQL each app node has its own Group (DB.Group); the database
 // orders the nodes' transactions. A deadlock or serialization failure in a
 // caller's work is retried in the next batch (at most five times).
+//
+// The rules of DB.Tx hold inside the work: no second transaction, no
+// d.W(), and no Group.Do (each would wait for the writer it runs on).
+// Work to be shared by the whole batch goes through Tx.AtCommit.
 type Group struct {
 	db       *DB
 	maxBatch int
