@@ -542,7 +542,7 @@ func printWriter(before, after map[string]float64) {
 	calls := after["mizogov_db_group_calls_total"] - before["mizogov_db_group_calls_total"]
 	busy := after["mizogov_db_group_busy_seconds_total"] - before["mizogov_db_group_busy_seconds_total"]
 	if batches == 0 {
-		fmt.Println("   group-commit writer: no counters (is /metrics reachable from here?)")
+		fmt.Println("   group-commit writer: no batches (-batch 0 turns it off; or /metrics is not reachable from here)")
 		return
 	}
 	fmt.Printf("   group-commit writer: %.0f filings in %.0f transactions (%.1f per commit, largest %.0f), busy %.2fs = %.0f µs per filing\n",
