@@ -122,6 +122,7 @@ type Service struct {
 	Render   *web.Renderer
 	Log      *slog.Logger
 	Now      func() time.Time
+	BaseURL  string // the public URL, for absolute links (Open311)
 }
 
 func (s *Service) now() time.Time {
