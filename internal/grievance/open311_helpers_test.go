@@ -104,10 +104,16 @@ func (x *o311) file(t *testing.T, code string, lat, lng float64, district int64)
 // officer acts on a grievance as its department's grievance officer.
 func (x *o311) officer(t *testing.T, caseID int64, action, comment string) {
 	t.Helper()
+	x.act(t, caseID, action, comment, grievance.RoleGRO)
+}
+
+// act takes a step in a role, without a person (as the sweep does).
+func (x *o311) act(t *testing.T, caseID int64, action, comment, role string) {
+	t.Helper()
 	ctx := context.Background()
 	err := x.e.App.DB.Tx(ctx, func(tx *db.Tx) error {
 		_, err := x.svc.Workflow.Act(ctx, tx, workflow.Act{CaseID: caseID, Action: action, Comment: comment,
-			Actor: workflow.Actor{Label: "test:gro", Roles: func(int64, int64) []string { return []string{grievance.RoleGRO} }}})
+			Actor: workflow.Actor{Label: "test:" + role, Roles: func(int64, int64) []string { return []string{role} }}})
 		return err
 	})
 	if err != nil {
