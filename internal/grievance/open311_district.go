@@ -27,7 +27,7 @@ import (
 
 // o311HQ is a district headquarters town.
 type o311HQ struct {
-	LGD      int // LGD district code (see /work/shared/reference/dashboards.md §4.1)
+	LGD      int // the district's code in the Local Government Directory (LGD), as in the districts table
 	Lat, Lng float64
 }
 

@@ -37,7 +37,12 @@ type o311Request struct {
 	Long               *float64      `xml:"long,omitempty" json:"long,omitempty"`
 	MediaURL           string        `xml:"media_url,omitempty" json:"media_url,omitempty"`
 	ExtendedAttributes *o311Extended `xml:"extended_attributes,omitempty" json:"extended_attributes,omitempty"`
-	Notes              []o311Note    `xml:"notes>note,omitempty" json:"notes,omitempty"`
+	Notes              []o311Note    `xml:"-" json:"notes,omitempty"`
+	NotesXML           *o311NoteList `xml:"notes,omitempty" json:"-"` // the same, left out of XML without extensions
+}
+
+type o311NoteList struct {
+	Note []o311Note `xml:"note"`
 }
 
 type o311Requests struct {
@@ -57,7 +62,12 @@ type o311Extended struct {
 	Duplicate              bool           `xml:"duplicate" json:"duplicate"`
 	ParentServiceRequestID string         `xml:"parent_service_request_id,omitempty" json:"parent_service_request_id,omitempty"`
 	Attributes             []o311Answer   `xml:"attributes>attribute" json:"attributes"`
-	Photos                 []o311PhotoOut `xml:"photos>photo,omitempty" json:"photos,omitempty"`
+	Photos                 []o311PhotoOut `xml:"-" json:"photos,omitempty"`
+	PhotosXML              *o311PhotoList `xml:"photos,omitempty" json:"-"`
+}
+
+type o311PhotoList struct {
+	Photo []o311PhotoOut `xml:"photo"`
 }
 
 // o311Answer is one answer to a category's question (one per value of a
@@ -383,8 +393,14 @@ func (s *Service) o311Requests(ctx context.Context, r *http.Request, rows []o311
 			for i := 1; i <= x.Photos; i++ {
 				e.Photos = append(e.Photos, o311PhotoOut{MediaURL: base + "/requests/" + x.Ref + "/media/" + strconv.Itoa(i)})
 			}
+			if len(e.Photos) > 0 {
+				e.PhotosXML = &o311PhotoList{e.Photos}
+			}
 			q.ExtendedAttributes = e
 			q.Notes = notes[x.CaseID]
+			if len(q.Notes) > 0 {
+				q.NotesXML = &o311NoteList{q.Notes}
+			}
 		}
 		out = append(out, q)
 	}

@@ -38,7 +38,12 @@ type o311Attribute struct {
 	DatatypeDescription string      `xml:"datatype_description" json:"datatype_description"`
 	Order               int         `xml:"order" json:"order"`
 	Description         string      `xml:"description" json:"description"`
-	Values              []o311Value `xml:"values>value,omitempty" json:"values,omitempty"`
+	Values              []o311Value `xml:"-" json:"values,omitempty"`
+	ValuesXML           *o311Values `xml:"values,omitempty" json:"-"` // the same, left out of XML when empty
+}
+
+type o311Values struct {
+	Value []o311Value `xml:"value"`
 }
 
 type o311Definition struct {
@@ -70,11 +75,7 @@ func (s *Service) o311Services(w http.ResponseWriter, r *http.Request) error {
 	lang := web.LangOf(r)
 	list := make([]o311Service, 0, len(cats))
 	for _, c := range cats {
-		meta := false
-		for _, a := range c.Attributes {
-			meta = meta || a.IsVariable() || a.Description != ""
-		}
-		list = append(list, o311Service{ServiceCode: c.Code, ServiceName: c.Label(lang), Description: c.describe(lang), Metadata: meta,
+		list = append(list, o311Service{ServiceCode: c.Code, ServiceName: c.Label(lang), Description: c.describe(lang), Metadata: len(c.Attributes) > 0,
 			Type: "realtime", Keywords: c.Keywords, Group: c.DepartmentLabel(lang)})
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
@@ -115,6 +116,9 @@ func (s *Service) o311Definition(w http.ResponseWriter, r *http.Request) error {
 				name = v.NameLus
 			}
 			oa.Values = append(oa.Values, o311Value{Key: v.Key, Name: name})
+		}
+		if len(oa.Values) > 0 {
+			oa.ValuesXML = &o311Values{oa.Values}
 		}
 		def.Attributes = append(def.Attributes, oa)
 	}

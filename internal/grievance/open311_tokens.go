@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"mizogov/internal/db"
 	"mizogov/internal/web"
 )
 
@@ -51,8 +52,11 @@ func (s *Service) o311Tokens(w http.ResponseWriter, r *http.Request) error {
 // with their metadata (EXIF, GPS) stripped.
 func (s *Service) o311Media(w http.ResponseWriter, r *http.Request) error {
 	g, err := s.GetByRef(r.Context(), s.DB.R(), r.PathValue("ref"))
-	if err != nil {
+	if errors.Is(err, db.ErrNotFound) {
 		return o311NoRequest()
+	}
+	if err != nil {
+		return err
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 || n > MaxPhotos {
