@@ -119,8 +119,10 @@ func o311Write(w http.ResponseWriter, r *http.Request, format string, status int
 		w.Header().Set("Cache-Control", "no-cache")
 	}
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
-	return err
+	// Once the status is sent nothing else can be said: a failed write
+	// (the client went away) is not an error to answer.
+	_, _ = w.Write(buf.Bytes())
+	return nil
 }
 
 // o311Error is one error of an Open311 error list.

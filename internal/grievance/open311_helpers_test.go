@@ -37,7 +37,7 @@ func service(e *apptest.Env) *grievance.Service {
 		Geo: a.Geo, Auth: a.Auth, Limits: a.Limits, Render: a.Render, Log: a.Log, Now: a.Now, BaseURL: a.Cfg.BaseURL}
 }
 
-func setupO311(t *testing.T, e *apptest.Env) *o311 {
+func setupO311(t testing.TB, e *apptest.Env) *o311 {
 	t.Helper()
 	ctx := context.Background()
 	x := &o311{e: e, svc: service(e), c: e.Client()}

@@ -250,13 +250,16 @@ type o311Row struct {
 	MergedInto            string
 }
 
+// o311From joins what the filters need.
+const o311From = `FROM grv_grievances g JOIN wf_cases c ON c.id = g.case_id JOIN grv_categories cat ON cat.id = g.category_id`
+
 const o311Cols = `g.case_id, g.ref, g.description, g.lat, g.lng, g.address, COALESCE(v.code, ''), g.created_at, c.updated_at, c.open,
 	c.state, c.due_at, d.name, d.name_lus, cat.code, cat.name, cat.name_lus, cat.sla_days, COALESCE(o.media_url, ''),
 	(SELECT COUNT(*) FROM grv_photos p WHERE p.grievance_id = g.case_id),
 	COALESCE((SELECT h.comment FROM wf_history h WHERE h.case_id = g.case_id AND h.public AND h.role <> 'owner'
 		AND h.comment <> '' ORDER BY h.seq DESC LIMIT 1), ''),
 	g.channel, dist.name, dist.name_lus, dist.lgd_code, g.supporters, COALESCE(m.ref, '')
-	FROM grv_grievances g JOIN wf_cases c ON c.id = g.case_id JOIN grv_categories cat ON cat.id = g.category_id
+	` + o311From + `
 	JOIN departments d ON d.id = c.department_id JOIN districts dist ON dist.id = c.district_id
 	LEFT JOIN villages v ON v.id = g.village_id LEFT JOIN grv_open311 o ON o.case_id = g.case_id
 	LEFT JOIN grv_grievances m ON m.case_id = g.merged_into`
@@ -314,14 +317,38 @@ func (s *Service) o311Find(ctx context.Context, q o311Query) ([]o311Row, error) 
 				"(g.lat - "+lat0+") * (g.lat - "+lat0+") + (g.lng - "+lng0+") * (g.lng - "+lng0+") * "+arg(k*k)+" <= "+arg(dLat*dLat))
 		}
 	}
-	query := `SELECT ` + o311Cols + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order +
+	// The page's ids first, then their details: the details' subqueries
+	// run for the page only, not for every row the filter matches.
+	query := `SELECT g.case_id ` + o311From + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order +
 		` LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset)
 	rows, err := s.DB.R().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
+	var page []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		page = append(page, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(page) == 0 {
+		return nil, err
+	}
+	marks := make([]string, len(page))
+	ids := make([]any, len(page))
+	for i, id := range page {
+		marks[i], ids[i] = "$"+strconv.Itoa(i+1), id
+	}
+	rows, err = s.DB.R().QueryContext(ctx, `SELECT `+o311Cols+` WHERE g.case_id IN (`+strings.Join(marks, ", ")+`)`, ids...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var out []o311Row
+	byID := map[int64]o311Row{}
 	for rows.Next() {
 		var x o311Row
 		if err := rows.Scan(&x.CaseID, &x.Ref, &x.Description, &x.Lat, &x.Lng, &x.Address, &x.VillageCode, &x.CreatedAt, &x.UpdatedAt,
@@ -329,7 +356,13 @@ func (s *Service) o311Find(ctx context.Context, q o311Query) ([]o311Row, error) 
 			&x.Notes, &x.Channel, &x.District, &x.DistrictLus, &x.DistrictLGD, &x.Supporters, &x.MergedInto); err != nil {
 			return nil, err
 		}
-		out = append(out, x)
+		byID[x.CaseID] = x
+	}
+	out := make([]o311Row, 0, len(page))
+	for _, id := range page {
+		if x, ok := byID[id]; ok {
+			out = append(out, x)
+		}
 	}
 	return out, rows.Err()
 }
