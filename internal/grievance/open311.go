@@ -138,14 +138,16 @@ type o311Errors struct {
 
 // o311Status maps the platform's statuses to the three the spec allows
 // (404 nonexistent resource, 403 wrong or missing api_key, 400 anything
-// else). A fault of the server stays a 500: a 400 would tell the client
-// that retrying cannot help.
+// else). A fault of the server stays a 500 and a rate limit a 429: a 400
+// would tell the client that retrying cannot help.
 func o311Status(s int) int {
 	switch {
 	case s == http.StatusNotFound || s == http.StatusMethodNotAllowed:
 		return http.StatusNotFound
 	case s == http.StatusForbidden || s == http.StatusUnauthorized:
 		return http.StatusForbidden
+	case s == http.StatusTooManyRequests:
+		return s // with Retry-After: a client should wait, not give up
 	case s >= 500:
 		return http.StatusInternalServerError
 	}
