@@ -48,8 +48,8 @@ const (
 var o311Released = time.Date(2026, 11, 27, 0, 0, 0, 0, workflow.IST)
 
 const (
-	mimeXML  = "text/xml; charset=utf-8"
-	mimeJSON = "application/json; charset=utf-8"
+	o311MimeXML  = "text/xml; charset=utf-8"
+	o311MimeJSON = "application/json; charset=utf-8"
 )
 
 // o311Format reads the extension of the last path segment: "xml", "json",
@@ -106,13 +106,13 @@ func o311Write(w http.ResponseWriter, r *http.Request, format string, status int
 		if err := xml.NewEncoder(&buf).Encode(xmlV); err != nil {
 			return err
 		}
-		w.Header().Set("Content-Type", mimeXML)
+		w.Header().Set("Content-Type", o311MimeXML)
 	} else {
 		enc := json.NewEncoder(&buf)
 		if err := enc.Encode(jsonV); err != nil {
 			return err
 		}
-		w.Header().Set("Content-Type", mimeJSON)
+		w.Header().Set("Content-Type", o311MimeJSON)
 	}
 	o311Cors(w, r)
 	if w.Header().Get("Cache-Control") == "" {

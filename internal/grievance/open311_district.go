@@ -54,15 +54,15 @@ var o311HQs = []o311HQ{
 func NearestDistrictLGD(lat, lng float64) int {
 	best, bestD := 0, math.Inf(1)
 	for _, hq := range o311HQs {
-		if d := haversine(lat, lng, hq.Lat, hq.Lng); d < bestD {
+		if d := o311Haversine(lat, lng, hq.Lat, hq.Lng); d < bestD {
 			best, bestD = hq.LGD, d
 		}
 	}
 	return best
 }
 
-// haversine is the distance between two points in metres.
-func haversine(lat1, lng1, lat2, lng2 float64) float64 {
+// o311Haversine is the distance between two points in metres.
+func o311Haversine(lat1, lng1, lat2, lng2 float64) float64 {
 	const r = 6371000.0
 	rad := math.Pi / 180
 	dLat, dLng := (lat2-lat1)*rad, (lng2-lng1)*rad
@@ -73,7 +73,7 @@ func haversine(lat1, lng1, lat2, lng2 float64) float64 {
 // o311Spellings are other spellings of district names people write.
 var o311Spellings = map[string]int{"saiha": 267, "siaha": 267, "chhimtuipui": 267}
 
-var wordRE = regexp.MustCompile(`[\p{L}]+`)
+var o311WordRE = regexp.MustCompile(`[\p{L}]+`)
 
 // o311District finds the district (and village) of an Open311 request;
 // the zero id means none could be found (the caller refuses the request).
@@ -112,7 +112,7 @@ func (s *Service) o311District(ctx context.Context, q db.Querier, addressID stri
 		}
 		// The most general place comes last ("street, locality, town,
 		// district"): the last district name wins.
-		for _, w := range wordRE.FindAllString(strings.ToLower(address), -1) {
+		for _, w := range o311WordRE.FindAllString(strings.ToLower(address), -1) {
 			if code, ok := names[w]; ok {
 				lgd = code
 			}

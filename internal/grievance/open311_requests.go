@@ -367,9 +367,9 @@ func (s *Service) o311Find(ctx context.Context, q o311Query) ([]o311Row, error) 
 	return out, rows.Err()
 }
 
-// o311Status of a grievance: "open" while its case is open (submitted,
-// assigned, waiting for information, under appeal), "closed" once it is
-// resolved, rejected, merged or the appeal is decided.
+// o311StatusOf is a grievance's Open311 status: "open" while its case is
+// open (submitted, assigned, waiting for information, under appeal),
+// "closed" once it is resolved, rejected, merged or the appeal is decided.
 func o311StatusOf(open bool) string {
 	if open {
 		return "open"
@@ -377,7 +377,8 @@ func o311StatusOf(open bool) string {
 	return "closed"
 }
 
-func pick(lang, en, lus string) string {
+// o311Pick is the Mizo text for a Mizo reader when there is one.
+func o311Pick(lang, en, lus string) string {
 	if lang == "lus" && lus != "" {
 		return lus
 	}
@@ -402,8 +403,8 @@ func (s *Service) o311Requests(ctx context.Context, r *http.Request, rows []o311
 		}
 	}
 	for _, x := range rows {
-		q := o311Request{ServiceRequestID: x.Ref, Status: o311StatusOf(x.Open), StatusNotes: x.Notes, ServiceName: pick(lang, x.Name, x.NameLus),
-			ServiceCode: x.Code, Description: x.Description, AgencyResponsible: pick(lang, x.Dept, x.DeptLus),
+		q := o311Request{ServiceRequestID: x.Ref, Status: o311StatusOf(x.Open), StatusNotes: x.Notes, ServiceName: o311Pick(lang, x.Name, x.NameLus),
+			ServiceCode: x.Code, Description: x.Description, AgencyResponsible: o311Pick(lang, x.Dept, x.DeptLus),
 			ServiceNotice:     s.Render.Cat.T(lang, "grievance.o311_notice", "days", x.SLADays),
 			RequestedDatetime: o311Time(x.CreatedAt), UpdatedDatetime: o311Time(x.UpdatedAt), Address: x.Address,
 			AddressID: x.VillageCode, Lat: x.Lat, Long: x.Lng, MediaURL: x.ClientMedia}
@@ -411,13 +412,13 @@ func (s *Service) o311Requests(ctx context.Context, r *http.Request, rows []o311
 			q.ExpectedDatetime = o311Time(x.DueAt.Time)
 		}
 		if q.Address == "" {
-			q.Address = pick(lang, x.District, x.DistrictLus) + ", Mizoram"
+			q.Address = o311Pick(lang, x.District, x.DistrictLus) + ", Mizoram"
 		}
 		if x.Photos > 0 {
 			q.MediaURL = base + "/requests/" + x.Ref + "/media/1"
 		}
 		if ext {
-			e := &o311Extended{Channel: x.Channel, State: x.State, District: pick(lang, x.District, x.DistrictLus),
+			e := &o311Extended{Channel: x.Channel, State: x.State, District: o311Pick(lang, x.District, x.DistrictLus),
 				DistrictLGD: strconv.Itoa(x.DistrictLGD), Supporters: x.Supporters, Duplicate: x.MergedInto != "",
 				ParentServiceRequestID: x.MergedInto, Attributes: answers[x.CaseID]}
 			if e.Attributes == nil {
@@ -485,7 +486,7 @@ func (s *Service) o311Answers(ctx context.Context, rows []o311Row, lang string) 
 			a.Label = at.Label(lang)
 			for _, v := range at.Values {
 				if v.Key == a.Value {
-					a.Name = pick(lang, v.Name, v.NameLus)
+					a.Name = o311Pick(lang, v.Name, v.NameLus)
 				}
 			}
 		}

@@ -52,8 +52,8 @@ type o311Definition struct {
 	Attributes  []o311Attribute `xml:"attributes>attribute" json:"attributes"`
 }
 
-// description of a category in lang.
-func (c Category) describe(lang string) string {
+// o311Describe is a category's description in lang.
+func o311Describe(c Category, lang string) string {
 	if lang == "lus" && c.DescriptionLus != "" {
 		return c.DescriptionLus
 	}
@@ -75,7 +75,7 @@ func (s *Service) o311Services(w http.ResponseWriter, r *http.Request) error {
 	lang := web.LangOf(r)
 	list := make([]o311Service, 0, len(cats))
 	for _, c := range cats {
-		list = append(list, o311Service{ServiceCode: c.Code, ServiceName: c.Label(lang), Description: c.describe(lang), Metadata: len(c.Attributes) > 0,
+		list = append(list, o311Service{ServiceCode: c.Code, ServiceName: c.Label(lang), Description: o311Describe(c, lang), Metadata: len(c.Attributes) > 0,
 			Type: "realtime", Keywords: c.Keywords, Group: c.DepartmentLabel(lang)})
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
