@@ -135,8 +135,7 @@ func o311Times(q url.Values, names ...string) (map[string]time.Time, error) {
 	return out, nil
 }
 
-// o311ParseQuery reads the arguments of GET requests (and of
-// servicerequestupdates, which shares the window and paging rules).
+// o311ParseQuery reads the arguments of GET requests.
 func o311ParseQuery(q url.Values, now time.Time) (o311Query, error) {
 	var oq o311Query
 	oq.Page, oq.PageSize = 1, o311MaxResults
