@@ -74,6 +74,7 @@ func newWorld(t testing.TB, e *apptest.Env) *world {
 // signIn signs a browser in by OTP through the web form and returns it.
 func (w *world) signIn(t testing.TB, phone string) *apptest.Client {
 	t.Helper()
+	w.e.Clock.Advance(time.Minute) // one code a phone every 20 seconds
 	b := w.e.Client()
 	code := w.e.OTP(t, phone, func() {
 		if r := b.Post(t, "/signin/otp", url.Values{"contact": {phone}, "next": {"/grievances/new"}}); r.Status != http.StatusOK {
@@ -107,7 +108,7 @@ func formToken(t testing.TB, b *apptest.Client) string {
 func (w *world) good(token string) url.Values {
 	return url.Values{"category": {"road-pothole"}, "district": {"1"}, "village": {itoa(w.aizawlV)}, "token": {token},
 		"description": {"A deep pothole in front of the Dawrpui church; two scooters fell into it this week."},
-		"address": {"House 12, Church Road"}, "lat": {"23.72760"}, "lng": {"92.71760"}, "lang": {"en"},
+		"address":     {"House 12, Church Road"}, "lat": {"23.72760"}, "lng": {"92.71760"}, "lang": {"en"},
 		"attr.size": {"large"}, "attr.kinds": {"hole", "edge"}, "attr.width": {"1.5"}, "attr.since": {"2026-11-01"},
 		"attr.landmark": {"church"}, "attr.story": {"It grew after the rain."}}
 }
