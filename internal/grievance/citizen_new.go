@@ -236,6 +236,8 @@ func (s *Service) newPost(w http.ResponseWriter, r *http.Request) error {
 			f.Errors.Add(e.Field, e.Key, e.Args...)
 		}
 	}
+	// The error summary lists the problems in the order of the form.
+	slices.SortStableFunc(f.Errors.List, func(a, b web.FieldError) int { return formOrder(a.Field) - formOrder(b.Field) })
 	step := 2
 	if _, cerr := s.CategoryByCode(r.Context(), s.DB.R(), in.Category); errors.Is(cerr, db.ErrNotFound) || in.Category == "" {
 		step = 1
@@ -256,4 +258,15 @@ func withErr(f *web.Form, field, key string) *web.Form {
 	}
 	f.Errors.Add(field, key)
 	return f
+}
+
+// formOrder is a field's place in the filing form.
+func formOrder(field string) int {
+	if strings.HasPrefix(field, "attr.") {
+		return 2
+	}
+	if i := slices.Index([]string{"category", "district", "attr", "description", "village", "address", "lat", "lng", "photos"}, field); i >= 0 {
+		return i
+	}
+	return 9
 }

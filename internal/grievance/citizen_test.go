@@ -83,7 +83,7 @@ func TestCitizenJourney(t *testing.T) {
 		if app1Segments(t, []byte(ph.Body)) != 0 || strings.Contains(ph.Body, "TestCam") {
 			t.Error("the stored photo still carries EXIF")
 		}
-		if r := anon.Get(t, m); r.Status != http.StatusSeeOther && r.Status != http.StatusNotFound && r.Status != http.StatusUnauthorized {
+		if r := anon.Get(t, m); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin") {
 			t.Errorf("photo signed out: %d", r.Status)
 		}
 		// My grievances.
@@ -172,13 +172,26 @@ func TestCitizenAPI(t *testing.T) {
 		if g := officer.Get(t, "/api/v1/grievances/"+ref); g.Status != 200 {
 			t.Fatalf("officer of the jurisdiction: %d", g.Status)
 		}
-		other := e.Officer(t, "gro.pwd.lgl", "grievance_officer", w.pwd, 7)
-		if g := e.Staff(t, other).Get(t, "/api/v1/grievances/"+ref); g.Status != http.StatusNotFound {
+		photoURL := r1.JSON(t)["photos"].([]any)[0].(string)
+		if p := officer.Get(t, photoURL); p.Status != 200 || p.Header.Get("Content-Type") != "image/jpeg" {
+			t.Fatalf("photo for the officer of the jurisdiction: %d", p.Status)
+		}
+		if n := e.Count(t, `SELECT COUNT(*) FROM audit_log WHERE action = 'grievance.photo_read' AND object_id = $1`, ref); n != 1 {
+			t.Errorf("officer's photo read audited %d times", n)
+		}
+		other := e.Staff(t, e.Officer(t, "gro.pwd.lgl", "grievance_officer", w.pwd, 7))
+		if g := other.Get(t, "/api/v1/grievances/"+ref); g.Status != http.StatusNotFound {
 			t.Fatalf("officer of another district: %d", g.Status)
+		}
+		if p := other.Get(t, photoURL); p.Status != http.StatusNotFound {
+			t.Fatalf("photo for an officer of another district: %d", p.Status)
 		}
 		neighbour := e.Citizen(t, "+919862022222")
 		if g := neighbour.Get(t, "/api/v1/grievances/"+ref); g.Status != http.StatusNotFound {
 			t.Fatalf("stranger: %d", g.Status)
+		}
+		if p := neighbour.Get(t, photoURL); p.Status != http.StatusNotFound {
+			t.Fatalf("photo for a stranger: %d", p.Status)
 		}
 		s := neighbour.JSON(t, "POST", "/api/v1/grievances/"+ref+"/support", nil)
 		if s.Status != 200 || s.JSON(t)["supporters"].(float64) != 1 {
@@ -201,6 +214,43 @@ func TestCitizenAPI(t *testing.T) {
 			if !strings.Contains(doc.Body, p) {
 				t.Errorf("OpenAPI lacks %s", p)
 			}
+		}
+	})
+}
+
+// TestCitizenDemoData checks the demo seeder: every state, every district,
+// a year of history written at the time of each step, and the demo
+// citizen's own grievances.
+func TestCitizenDemoData(t *testing.T) {
+	apptest.Each(t, apptest.Options{Demo: true}, func(t *testing.T, e *apptest.Env) {
+		for _, st := range []string{"submitted", "assigned", "info_requested", "resolved", "rejected", "appeal", "appeal_decided", "merged"} {
+			if n := e.Count(t, `SELECT COUNT(*) FROM wf_cases WHERE type = 'grievance' AND state = $1`, st); n < 3 {
+				t.Errorf("%d demo grievances in %s", n, st)
+			}
+		}
+		if n := e.Count(t, `SELECT COUNT(DISTINCT district_id) FROM grv_grievances`); n != 11 {
+			t.Errorf("demo grievances in %d districts", n)
+		}
+		if n := e.Count(t, `SELECT COUNT(*) FROM grv_grievances`); n < 300 {
+			t.Errorf("%d demo grievances", n)
+		}
+		old := e.Clock.Now().AddDate(0, -11, 0)
+		if n := e.Count(t, `SELECT COUNT(*) FROM wf_history h JOIN wf_cases c ON c.id = h.case_id WHERE c.type = 'grievance' AND h.at < $1`, old); n < 10 {
+			t.Errorf("%d history rows older than 11 months", n)
+		}
+		if n := e.Count(t, `SELECT COUNT(*) FROM wf_history h JOIN wf_cases c ON c.id = h.case_id WHERE c.type = 'grievance' AND h.at > $1`, e.Clock.Now()); n != 0 {
+			t.Errorf("%d history rows in the future", n)
+		}
+		if n := e.Count(t, `SELECT COUNT(*) FROM grv_grievances WHERE rating IS NOT NULL`); n < 50 {
+			t.Errorf("%d rated", n)
+		}
+		if n := e.Count(t, `SELECT COUNT(*) FROM grv_grievances WHERE merged_into IS NOT NULL`); n < 3 {
+			t.Errorf("%d merged", n)
+		}
+		c := e.Citizen(t, "+919862000001")
+		r := c.Get(t, "/api/v1/grievances")
+		if r.Status != 200 || r.JSON(t)["total"].(float64) < 5 {
+			t.Fatalf("the demo citizen's grievances: %d %s", r.Status, r.Body)
 		}
 	})
 }
