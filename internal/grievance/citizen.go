@@ -114,7 +114,6 @@ func (s *Service) CitizenStep(ctx context.Context, p *auth.Principal, ref string
 	if !slices.Contains(CitizenActions, in.Action) && in.Action != "rate" {
 		return Record{}, web.NotFound()
 	}
-	var out Record
 	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
 		rec, err := s.ownRecord(ctx, tx, p, ref)
 		if err != nil {
@@ -166,8 +165,7 @@ func (s *Service) CitizenStep(ctx context.Context, p *auth.Principal, ref string
 	if err != nil {
 		return Record{}, err
 	}
-	out, err = s.ownRecord(ctx, s.DB.R(), p, ref)
-	return out, err
+	return s.ownRecord(ctx, s.DB.R(), p, ref)
 }
 
 // rate stores the owner's rating of a closed grievance, once.

@@ -83,7 +83,8 @@ func (s *Service) newPage(w http.ResponseWriter, r *http.Request) error {
 		"district": strings.TrimSpace(q.Get("district")), "lang": web.LangOf(r), "token": newToken()}, Errors: &web.Fields{}}
 	_, asked := q["category"]
 	_, askedD := q["district"]
-	if !asked && !askedD {
+	if (!asked && !askedD) || q.Get("change") == "1" {
+		// The first visit, or "change the category or district" (with the choices kept).
 		return s.renderNew(w, r, http.StatusOK, f, 1, nil)
 	}
 	step, status := 2, http.StatusOK

@@ -43,6 +43,9 @@ func TestCitizenJourney(t *testing.T) {
 				t.Errorf("step 2 lacks %q", want)
 			}
 		}
+		if ch := b.Get(t, "/grievances/new?change=1&category=road-pothole&district=1"); ch.Status != 200 || !strings.Contains(ch.Body, `value="road-pothole" checked`) {
+			t.Errorf("change the category: %d", ch.Status)
+		}
 		if strings.Contains(step2.Body, "Venglai") {
 			t.Error("step 2 offers a village of another district")
 		}

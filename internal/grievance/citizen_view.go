@@ -109,6 +109,7 @@ type publicView struct {
 	Supporters  int        `json:"supporters"`
 	Open        bool       `json:"open"`
 	Anonymous   bool       `json:"-"`
+	MergedInto  string     `json:"merged_into,omitempty"` // the reference to follow instead
 	Steps       []stepView `json:"-"`
 }
 
@@ -143,6 +144,11 @@ func (s *Service) publicOf(ctx context.Context, rec Record, lang string) (public
 	v.District, v.Village = s.placeNames(ctx, rec.DistrictID, rec.VillageID, lang)
 	if !rec.Anonymous {
 		v.Description = rec.Description
+	}
+	if rec.MergedInto != 0 {
+		if into, err := s.Get(ctx, s.DB.R(), rec.MergedInto); err == nil {
+			v.MergedInto = into.Ref
+		}
 	}
 	return v, nil
 }
