@@ -80,12 +80,13 @@ func stepsOf(h []workflow.Entry, hideOwnerWords bool) []stepView {
 }
 
 // dueOf is when a case is next due as the citizen sees it: the appeal's
-// own time limit, otherwise the whole case's; nothing once closed.
+// own time limit, the citizen's while the office waits for their answer,
+// otherwise the whole case's; nothing once closed.
 func dueOf(c workflow.Case) time.Time {
 	if !c.Open {
 		return time.Time{}
 	}
-	if c.State == StAppeal || c.DueAt.IsZero() {
+	if c.State == StAppeal || c.State == StInfo || c.DueAt.IsZero() {
 		return c.StateDue
 	}
 	return c.DueAt
