@@ -25,7 +25,7 @@ func attrs(a ...Attribute) []Attribute { return a }
 
 func vals(kv ...string) []AttrValue {
 	var out []AttrValue
-	for i := 0; i+2 < len(kv)+1; i += 3 {
+	for i := 0; i+2 < len(kv); i += 3 {
 		out = append(out, AttrValue{Key: kv[i], Name: kv[i+1], NameLus: kv[i+2]})
 	}
 	return out
