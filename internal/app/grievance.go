@@ -35,6 +35,7 @@ func (a *App) buildGrievance(ctx context.Context) error {
 	}
 	a.Web.Mount(svc.Routes()...)
 	a.Web.FormatErrors("/open311/", svc.Open311Error)
+	a.seeders = append(a.seeders, seeder{"grievance", svc.SeedDemo})
 	a.tiles = append(a.tiles, web.Tile{Key: "grievance.title", Desc: "grievance.tile", Href: "/grievances", Perm: web.Public})
 	a.Render.Nav = append(a.Render.Nav, web.NavItem{Key: "grievance.nav", Href: "/grievances", Perm: web.Public})
 	return nil

@@ -13,6 +13,17 @@ func (s *Service) Routes() []web.Route {
 		{Pattern: "GET /grievances", Perm: web.Public, Handler: s.home},
 
 		// Citizens: file, my grievances, track, act on their own.
+		{Pattern: "GET /grievances/new", Perm: PermFile, Handler: s.newPage},
+		{Pattern: "POST /grievances/new", Perm: PermFile, Handler: s.newPost, MaxBody: MaxFilingBody},
+		{Pattern: "GET /grievances/mine", Perm: PermFile, Handler: s.minePage},
+		{Pattern: "GET /grievances/g/{ref}", Perm: web.SignedIn, Handler: s.casePage},
+		{Pattern: "POST /grievances/g/{ref}/{action}", Perm: PermFile, Handler: s.actPost},
+		{Pattern: "GET /grievances/photos/{id}", Perm: web.SignedIn, Handler: s.photo},
+		{Pattern: "GET /grievances/track", Perm: web.Public, Handler: s.trackPage},
+		{Pattern: "GET /grievances/t/{ref}", Perm: web.Public, Handler: s.trackRef},
+		{Pattern: "POST /grievances/t/{ref}/support", Perm: PermFile, Handler: s.supportPost},
+		{Pattern: "GET /grievances/citizen.js", Perm: web.Public, Handler: s.citizenJS},
+		{Pattern: "GET /grievances/citizen.css", Perm: web.Public, Handler: s.citizenCSS},
 
 		// Officers: inbox, case, actions, search, help desk.
 
@@ -21,6 +32,23 @@ func (s *Service) Routes() []web.Route {
 		// Public dashboard.
 
 		// JSON API.
+		{Pattern: "POST /api/v1/grievances", Perm: PermFile, Handler: s.apiFile, MaxBody: MaxAPIFilingBody, API: &web.APIDoc{Tag: "grievances",
+			Summary: "File a grievance (JSON; photos as base64 in photos[].data, at most 3 JPEG or PNG of 5 MB). Idempotency-Key makes a retry return the same grievance",
+			Request: APIFiling{}, Response: APIGrievance{}, Status: 201, Idempotent: true}},
+		{Pattern: "GET /api/v1/grievances", Perm: PermFile, Handler: s.apiMine, API: &web.APIDoc{Tag: "grievances",
+			Summary: "My grievances, newest first, 20 a page", Query: []web.Param{{Name: "page", Description: "1, 2, …"}}, Response: MinePage{}}},
+		{Pattern: "GET /api/v1/grievances/{ref}", Perm: web.SignedIn, Handler: s.apiGet, API: &web.APIDoc{Tag: "grievances",
+			Summary: "A grievance with its public history (its owner, or an officer of its department and district)", Response: APIGrievance{}}},
+		{Pattern: "POST /api/v1/grievances/{ref}/rate", Perm: PermFile, Handler: s.apiAct("rate"), API: &web.APIDoc{Tag: "grievances",
+			Summary: "Rate a resolved or rejected grievance 1 to 5 with an optional comment (once)", Request: CitizenInput{}, Response: APIGrievance{}}},
+		{Pattern: "POST /api/v1/grievances/{ref}/reopen", Perm: PermFile, Handler: s.apiAct("reopen"), API: &web.APIDoc{Tag: "grievances",
+			Summary: "Reopen a resolved grievance within 15 days of its resolution (comment required)", Request: CitizenInput{}, Response: APIGrievance{}}},
+		{Pattern: "POST /api/v1/grievances/{ref}/appeal", Perm: PermFile, Handler: s.apiAct("appeal"), API: &web.APIDoc{Tag: "grievances",
+			Summary: "Appeal to the head of department after rating the outcome 1 or 2 (comment required; decided within 30 days)", Request: CitizenInput{}, Response: APIGrievance{}}},
+		{Pattern: "POST /api/v1/grievances/{ref}/info", Perm: PermFile, Handler: s.apiInfo, API: &web.APIDoc{Tag: "grievances",
+			Summary: "Answer the office's request for information, or add a note to an open grievance (comment required)", Request: CitizenInput{}, Response: APIGrievance{}}},
+		{Pattern: "POST /api/v1/grievances/{ref}/support", Perm: PermFile, Handler: s.apiSupport, API: &web.APIDoc{Tag: "grievances",
+			Summary: "Me too: support an open grievance somebody else filed (once per person)", Response: SupportResult{}}},
 
 		// Open311 GeoReport v2 (open311_*.go). Public: POSTs check their
 		// api_key themselves and answer 403 in Open311's format.
