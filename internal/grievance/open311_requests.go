@@ -52,22 +52,19 @@ type o311Requests struct {
 
 // o311Extended is what extensions=true adds (the Chicago/Boston style
 // extension): the channel, the detailed workflow state, the district, the
-// answers to the category's questions and the photos.
+// answers to the category's questions and how many photos it has.
 type o311Extended struct {
-	Channel                string         `xml:"channel" json:"channel"`
-	State                  string         `xml:"state" json:"state"`
-	District               string         `xml:"district" json:"district"`
-	DistrictLGD            string         `xml:"district_lgd" json:"district_lgd"`
-	Supporters             int            `xml:"supporters" json:"supporters"`
-	Duplicate              bool           `xml:"duplicate" json:"duplicate"`
-	ParentServiceRequestID string         `xml:"parent_service_request_id,omitempty" json:"parent_service_request_id,omitempty"`
-	Attributes             []o311Answer   `xml:"attributes>attribute" json:"attributes"`
-	Photos                 []o311PhotoOut `xml:"-" json:"photos,omitempty"`
-	PhotosXML              *o311PhotoList `xml:"photos,omitempty" json:"-"`
-}
-
-type o311PhotoList struct {
-	Photo []o311PhotoOut `xml:"photo"`
+	Channel                string       `xml:"channel" json:"channel"`
+	State                  string       `xml:"state" json:"state"`
+	District               string       `xml:"district" json:"district"`
+	DistrictLGD            string       `xml:"district_lgd" json:"district_lgd"`
+	Supporters             int          `xml:"supporters" json:"supporters"`
+	Duplicate              bool         `xml:"duplicate" json:"duplicate"`
+	ParentServiceRequestID string       `xml:"parent_service_request_id,omitempty" json:"parent_service_request_id,omitempty"`
+	Attributes             []o311Answer `xml:"attributes>attribute" json:"attributes"`
+	// Photos counts the citizen's photos; they are not published (they may
+	// show people or homes and are not moderated): officers see them.
+	Photos int `xml:"photos" json:"photos"`
 }
 
 // o311Answer is one answer to a category's question (one per value of a
@@ -77,10 +74,6 @@ type o311Answer struct {
 	Label string `xml:"label" json:"label"`
 	Value string `xml:"value" json:"value"`
 	Name  string `xml:"name" json:"name"`
-}
-
-type o311PhotoOut struct {
-	MediaURL string `xml:"media_url" json:"media_url"`
 }
 
 // o311Note is one public step of the grievance's history.
@@ -388,7 +381,6 @@ func o311Pick(lang, en, lus string) string {
 // photos and public history are loaded for all rows at once.
 func (s *Service) o311Requests(ctx context.Context, r *http.Request, rows []o311Row, ext bool) ([]o311Request, error) {
 	lang := web.LangOf(r)
-	base := s.o311URL(r)
 	out := make([]o311Request, 0, len(rows))
 	var answers map[int64][]o311Answer
 	var notes map[int64][]o311Note
@@ -413,9 +405,6 @@ func (s *Service) o311Requests(ctx context.Context, r *http.Request, rows []o311
 		if q.Address == "" {
 			q.Address = o311Pick(lang, x.District, x.DistrictLus) + ", Mizoram"
 		}
-		if x.Photos > 0 {
-			q.MediaURL = base + "/requests/" + x.Ref + "/media/1"
-		}
 		if ext {
 			e := &o311Extended{Channel: x.Channel, State: x.State, District: o311Pick(lang, x.District, x.DistrictLus),
 				DistrictLGD: strconv.Itoa(x.DistrictLGD), Supporters: x.Supporters, Duplicate: x.MergedInto != "",
@@ -423,12 +412,7 @@ func (s *Service) o311Requests(ctx context.Context, r *http.Request, rows []o311
 			if e.Attributes == nil {
 				e.Attributes = []o311Answer{}
 			}
-			for i := 1; i <= x.Photos; i++ {
-				e.Photos = append(e.Photos, o311PhotoOut{MediaURL: base + "/requests/" + x.Ref + "/media/" + strconv.Itoa(i)})
-			}
-			if len(e.Photos) > 0 {
-				e.PhotosXML = &o311PhotoList{e.Photos}
-			}
+			e.Photos = x.Photos
 			q.ExtendedAttributes = e
 			q.Notes = notes[x.CaseID]
 			if len(q.Notes) > 0 {

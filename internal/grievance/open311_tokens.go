@@ -5,9 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
-	"strconv"
 
-	"mizogov/internal/db"
 	"mizogov/internal/web"
 )
 
@@ -45,35 +43,4 @@ func (s *Service) o311Tokens(w http.ResponseWriter, r *http.Request) error {
 	}
 	list := []o311TokenOut{{ServiceRequestID: ref, Token: token}}
 	return o311Write(w, r, format, http.StatusOK, o311TokenList{Requests: list}, list)
-}
-
-// o311Media answers GET /open311/v2/requests/{ref}/media/{n}: the n-th
-// photo of a grievance (the media_url of its requests). Photos are stored
-// with their metadata (EXIF, GPS) stripped.
-func (s *Service) o311Media(w http.ResponseWriter, r *http.Request) error {
-	g, err := s.GetByRef(r.Context(), s.DB.R(), r.PathValue("ref"))
-	if errors.Is(err, db.ErrNotFound) {
-		return o311NoRequest()
-	}
-	if err != nil {
-		return err
-	}
-	n, err := strconv.Atoi(r.PathValue("n"))
-	if err != nil || n < 1 || n > MaxPhotos {
-		return web.NotFound()
-	}
-	var fileID int64
-	err = s.DB.R().QueryRowContext(r.Context(), `SELECT file_id FROM grv_photos WHERE grievance_id = $1 AND position = $2`, g.CaseID, n).Scan(&fileID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return web.NotFound()
-	}
-	if err != nil {
-		return err
-	}
-	f, err := s.Files.Get(r.Context(), s.DB.R(), fileID)
-	if err != nil {
-		return err
-	}
-	o311Cors(w, r)
-	return s.Files.Serve(w, r, f)
 }

@@ -62,7 +62,6 @@ func (s *Service) Routes() []web.Route {
 		{Pattern: "POST " + Open311Base + "/requests.xml", Perm: web.Public, Handler: s.o311Post},
 		{Pattern: "POST " + Open311Base + "/requests.json", Perm: web.Public, Handler: s.o311Post},
 		{Pattern: "GET " + Open311Base + "/requests/{file}", Perm: web.Public, Handler: s.o311GetRequest},
-		{Pattern: "GET " + Open311Base + "/requests/{ref}/media/{n}", Perm: web.Public, Handler: s.o311Media},
 		{Pattern: "GET " + Open311Base + "/tokens/{file}", Perm: web.Public, Handler: s.o311Tokens},
 		{Pattern: "GET " + Open311Base + "/servicerequestupdates.xml", Perm: web.Public, Handler: s.o311ListUpdates},
 		{Pattern: "GET " + Open311Base + "/servicerequestupdates.json", Perm: web.Public, Handler: s.o311ListUpdates},
