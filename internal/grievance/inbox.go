@@ -250,6 +250,9 @@ func (s *Service) inboxPage(w http.ResponseWriter, r *http.Request) error {
 		Districts: n.districtOptions(), Categories: n.categoryOptions()}
 	if page.Next != "" {
 		q := url.Values{"view": {f.View}, "sort": {f.Order}, "after": {page.Next}}
+		if f.Limit != 0 {
+			q.Set("limit", strconv.Itoa(f.Limit))
+		}
 		for k, v := range map[string]string{"state": f.State, "department": idStr(f.DepartmentID), "district": idStr(f.DistrictID),
 			"category": idStr(f.CategoryID)} {
 			if v != "" {
