@@ -232,7 +232,7 @@ func (s *Service) renderCategory(w http.ResponseWriter, r *http.Request, status 
 		}
 	}
 	d := categoryData{Form: *f, ID: id, Code: code, Rows: attrRows(n), Types: AttrTypes, Depts: depts, IsNew: id == 0}
-	return s.Render.Page(w, r, status, "grievance/officer_category.html", d)
+	return s.Render.Page(w, r, status, "grievance/officer_category.html", &d)
 }
 
 // categoryForm is a category as the form shows it.

@@ -90,10 +90,13 @@ func (s *Service) Search(ctx context.Context, p *auth.Principal, q string, page 
 	args := []any{}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	var text string
+	var tsq string
 	if s.DB.Dialect == db.Postgres {
-		m := arg(strings.Join(words, " "))
-		text = `SELECT g.case_id FROM grv_grievances g JOIN wf_cases c ON c.id = g.case_id
-			WHERE g.search @@ websearch_to_tsquery('simple', ` + m + `)`
+		// Every word but the last as websearch words, the last also as a
+		// prefix (it holds only letters and digits, so it is no operator).
+		tsq = `(websearch_to_tsquery('simple', ` + arg(strings.Join(words[:len(words)-1], " ")) + `) && to_tsquery('simple', ` +
+			arg(words[len(words)-1]+":*") + `))`
+		text = `SELECT g.case_id FROM grv_grievances g JOIN wf_cases c ON c.id = g.case_id WHERE g.search @@ ` + tsq
 	} else {
 		text = `SELECT g.case_id FROM grv_fts JOIN grv_grievances g ON g.case_id = grv_fts.rowid JOIN wf_cases c ON c.id = g.case_id
 			WHERE grv_fts MATCH ` + arg(ftsQuery(words))
@@ -106,7 +109,7 @@ func (s *Service) Search(ctx context.Context, p *auth.Principal, q string, page 
 		text += ` AND ` + scope
 	}
 	if s.DB.Dialect == db.Postgres {
-		text += ` ORDER BY ts_rank(g.search, websearch_to_tsquery('simple', $1)) DESC, g.case_id DESC`
+		text += ` ORDER BY ts_rank(g.search, ` + tsq + `) DESC, g.case_id DESC`
 	} else {
 		text += ` ORDER BY grv_fts.rank, g.case_id DESC`
 	}
