@@ -166,6 +166,13 @@ func (s *Service) actTx(ctx context.Context, tx *db.Tx, p *auth.Principal, g Gri
 			act.Attachments = append(act.Attachments, file.ID)
 		}
 	}
+	var transferBy time.Time
+	if in.Action == "transfer" {
+		var err error
+		if transferBy, err = s.transferBy(ctx, tx, c); err != nil {
+			return ActResult{}, err
+		}
+	}
 	step, err := s.Workflow.Act(ctx, tx, act)
 	if err != nil {
 		return ActResult{}, err
@@ -184,11 +191,11 @@ func (s *Service) actTx(ctx context.Context, tx *db.Tx, p *auth.Principal, g Gri
 		// A misrouted grievance has 5 working days (the submitted state's
 		// limit) to reach the right office. A late transfer is still made
 		// (refusing it would strand the citizen) but is recorded as late.
-		if c.State == StSubmitted && now.After(c.StateDue) {
+		if c.State == StSubmitted && now.After(transferBy) {
 			res.LateNote = true
 			_, err = s.Audit.Append(ctx, tx, audit.Event{Action: "grievance.transfer_late", ObjectType: "grievance", ObjectID: g.Ref,
-				SubjectID: g.CitizenID, Summary: map[string]any{"due": c.StateDue.UTC().Format(time.RFC3339),
-					"hours_late": int(now.Sub(c.StateDue).Hours())}})
+				SubjectID: g.CitizenID, Summary: map[string]any{"due": transferBy.UTC().Format(time.RFC3339),
+					"hours_late": int(now.Sub(transferBy).Hours())}})
 		}
 	case "merge":
 		err = s.merge(ctx, tx, g, kept, keptCase)

@@ -360,3 +360,28 @@ func TestMerge(t *testing.T) {
 		}
 	})
 }
+
+func TestTransferWindowStartsOnArrival(t *testing.T) {
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
+		o := newOffice(t, e)
+		g := o.file(t, "pothole", "A leaking water main under the road", aizawl, o.citizenID)
+		filed := e.Clock.Now()
+		o.advance(t, 3*24*time.Hour)
+		// Transferred in time to PHED, which gets 5 working days of its own.
+		if r := o.act(t, "gro", g.Ref, map[string]any{"action": "transfer", "department_id": o.phed, "comment": "PHED main"}); r.Status != http.StatusOK ||
+			contains(r.Body, "late_transfer") {
+			t.Fatalf("transfer: %d %s", r.Status, r.Body)
+		}
+		arrived := e.Clock.Now()
+		cal, err := e.App.Workflow.Calendar(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		show := func(tm time.Time) string { return tm.In(workflow.IST).Format("02-01-2006 15:04") }
+		want, old := show(cal.Add(arrived, workflow.WorkingDays(5))), show(cal.Add(filed, workflow.WorkingDays(5)))
+		page := o.browser(t, "phed").Get(t, "/grievances/office/"+g.Ref)
+		if !contains(page.Body, "transfer it by "+want) || (want != old && contains(page.Body, "transfer it by "+old)) {
+			t.Errorf("transfer window: want %s (not %s)\n%s", want, old, page.Body)
+		}
+	})
+}

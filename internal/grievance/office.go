@@ -108,7 +108,10 @@ func (s *Service) renderOffice(w http.ResponseWriter, r *http.Request, status in
 	hadInterim := slices.ContainsFunc(d.History, func(h historyRow) bool { return h.Action == "interim_reply" })
 	d.NeedsInterim = needsInterim(c, hadInterim, now)
 	if c.State == StSubmitted {
-		d.TransferBy, d.TransferLate = c.StateDue, now.After(c.StateDue)
+		if d.TransferBy, err = s.transferBy(ctx, s.DB.R(), c); err != nil {
+			return err
+		}
+		d.TransferLate = now.After(d.TransferBy)
 	}
 	for _, a := range s.Workflow.Allowed(c, ActorOf(p)) {
 		if slices.Contains(OfficerActions, a.Name) {

@@ -2,11 +2,13 @@ package grievance
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"mizogov/internal/auth"
 	"mizogov/internal/db"
@@ -202,4 +204,35 @@ func formErr(f *web.Form, err error, field, prefix string) (int, error) {
 	}
 	f.Errors.Add(prefix+field, e.Key, e.Args...)
 	return e.Status, nil
+}
+
+// officerCSS serves the officers' pages' small stylesheet.
+func (s *Service) officerCSS(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, err := w.Write(officerCSS)
+	return err
+}
+
+// transferBy is when a grievance in the submitted state must have been
+// transferred if it is misrouted: 5 working days after it reached this
+// office (it was filed, sent back, or transferred here). An interim reply
+// moves the state's due time, not this.
+func (s *Service) transferBy(ctx context.Context, q db.Querier, c workflow.Case) (time.Time, error) {
+	since := c.StateSince
+	var last time.Time
+	err := q.QueryRowContext(ctx, `SELECT at FROM wf_history WHERE case_id = $1 AND action = 'transfer' ORDER BY seq DESC LIMIT 1`,
+		c.ID).Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return time.Time{}, err
+	case last.After(since):
+		since = last
+	}
+	cal, err := s.Workflow.Calendar(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return cal.Add(since, workflow.WorkingDays(TransferDays)), nil
 }

@@ -20,6 +20,7 @@ func (s *Service) Routes() []web.Route {
 		{Pattern: "POST /grievances/office/{ref}", Perm: PermWork, Handler: s.officeActPost, MaxBody: MaxPhotos*MaxPhoto + 256<<10},
 		{Pattern: "GET /grievances/search", Perm: PermWork, Handler: s.searchPage},
 		{Pattern: "GET /grievances/helpdesk/new", Perm: PermHelpdesk, Handler: s.helpdeskPage},
+		{Pattern: "GET /grievances/officer.css", Perm: web.Public, Handler: s.officerCSS},
 		{Pattern: "POST /grievances/helpdesk/new", Perm: PermHelpdesk, Handler: s.helpdeskPost},
 
 		// Categories (administrators).
