@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mizogov/internal/app/apptest"
+	"mizogov/internal/db"
 	"mizogov/internal/workflow"
 )
 
@@ -382,6 +383,44 @@ func TestTransferWindowStartsOnArrival(t *testing.T) {
 		page := o.browser(t, "phed").Get(t, "/grievances/office/"+g.Ref)
 		if !contains(page.Body, "transfer it by "+want) || (want != old && contains(page.Body, "transfer it by "+old)) {
 			t.Errorf("transfer window: want %s (not %s)\n%s", want, old, page.Body)
+		}
+	})
+}
+
+func TestAppealDecidedByHeadOfDepartment(t *testing.T) {
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
+		o := newOffice(t, e)
+		appeal := func(ref string, caseID, citizen int64) {
+			t.Helper()
+			err := e.App.DB.Tx(t.Context(), func(tx *db.Tx) error {
+				_, err := e.App.Workflow.Act(t.Context(), tx, workflow.Act{CaseID: caseID, Action: "appeal", Version: o.version(t, ref),
+					Actor: grievanceActor(citizen), Comment: "Nothing was done"})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		g1 := o.file(t, "pothole", "Pothole at Ramhlun", aizawl, o.citizenID)
+		g2 := o.file(t, "pothole", "Pothole at Ramhlun North", aizawl, o.citizen2ID)
+		for _, g := range []string{g1.Ref, g2.Ref} {
+			o.mustAct(t, "gro", g, map[string]any{"action": "resolve", "comment": "Filled"})
+		}
+		appeal(g1.Ref, g1.CaseID, o.citizenID)
+		appeal(g2.Ref, g2.CaseID, o.citizen2ID)
+		if !has(o.inbox(t, "hod", "view=team").Rows, g1.Ref) {
+			t.Error("the appeal is not in the head of department's queue")
+		}
+		if r := o.act(t, "gro", g1.Ref, map[string]any{"action": "decide_appeal", "comment": "x"}); r.Status != http.StatusForbidden {
+			t.Errorf("grievance officer decides an appeal: %d", r.Status)
+		}
+		o.mustAct(t, "hod", g1.Ref, map[string]any{"action": "decide_appeal", "comment": "The repair was inspected and is sound"})
+		if o.state(t, g1.Ref) != "appeal_decided" {
+			t.Error("appeal not decided")
+		}
+		o.mustAct(t, "hod", g2.Ref, map[string]any{"action": "remand", "comment": "Repair again; it failed in a week"})
+		if o.state(t, g2.Ref) != "submitted" || !has(o.inbox(t, "gro", "view=team").Rows, g2.Ref) {
+			t.Error("remanded grievance not back with the grievance officer")
 		}
 	})
 }
