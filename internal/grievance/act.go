@@ -3,6 +3,7 @@ package grievance
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -77,9 +78,9 @@ func (s *Service) actTx(ctx context.Context, tx *db.Tx, p *auth.Principal, g Gri
 	actor := ActorOf(p)
 	if !slices.ContainsFunc(s.Workflow.Allowed(c, actor), func(a workflow.Action) bool { return a.Name == in.Action }) {
 		if a := s.Workflow.Definition(CaseType).Action(in.Action); a != nil && !slices.Contains(a.From, c.State) {
-			return ActResult{}, web.NewError(409, "action_not_allowed", "workflow.not_now", "action", in.Action, "state", c.State)
+			return ActResult{}, web.NewError(http.StatusConflict, "action_not_allowed", "workflow.not_now", "action", in.Action, "state", c.State)
 		}
-		return ActResult{}, web.NewError(403, "role_not_allowed", "workflow.not_your_role")
+		return ActResult{}, web.NewError(http.StatusForbidden, "role_not_allowed", "workflow.not_your_role")
 	}
 	now := s.now()
 	act := workflow.Act{CaseID: c.ID, Action: in.Action, Version: in.Version, Actor: actor, Comment: in.Comment}
@@ -207,7 +208,9 @@ func (s *Service) actTx(ctx context.Context, tx *db.Tx, p *auth.Principal, g Gri
 }
 
 // errChanged: someone acted on the grievance since the officer loaded it.
-func errChanged() error { return web.NewError(409, "case_changed", "grievance.office_changed") }
+func errChanged() error {
+	return web.NewError(http.StatusConflict, "case_changed", "grievance.office_changed")
+}
 
 // parseDue reads an expected date (YYYY-MM-DD, Indian time) as the end of
 // that working day, 17:30 IST.
@@ -251,7 +254,7 @@ func (s *Service) mergeTarget(ctx context.Context, tx *db.Tx, p *auth.Principal,
 	}
 	kept, kc, err := s.officeCase(ctx, tx, p, ref)
 	if err != nil {
-		if e := web.AsError(err); e.Status == 404 {
+		if e := web.AsError(err); e.Status == http.StatusNotFound {
 			f.Add("merge_into", "grievance.office_merge_unknown")
 			return Grievance{}, workflow.Case{}, nil
 		}

@@ -1,6 +1,10 @@
 package grievance_test
 
 import (
+	"bytes"
+	"image"
+	"image/png"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -421,6 +425,48 @@ func TestAppealDecidedByHeadOfDepartment(t *testing.T) {
 		o.mustAct(t, "hod", g2.Ref, map[string]any{"action": "remand", "comment": "Repair again; it failed in a week"})
 		if o.state(t, g2.Ref) != "submitted" || !has(o.inbox(t, "gro", "view=team").Rows, g2.Ref) {
 			t.Error("remanded grievance not back with the grievance officer")
+		}
+	})
+}
+
+func TestResolveWithPhotos(t *testing.T) {
+	apptest.Each(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
+		o := newOffice(t, e)
+		g := o.file(t, "pothole", "Pothole at Kulikawn", aizawl, o.citizenID)
+		b := o.browser(t, "gro")
+		post := func(name string, data []byte) *apptest.Response {
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			for k, v := range map[string]string{"action": "resolve", "version": itoa(int64(o.version(t, g.Ref))), "comment": "Filled and rolled"} {
+				mw.WriteField(k, v)
+			}
+			fw, _ := mw.CreateFormFile("photos", name)
+			fw.Write(data)
+			mw.Close()
+			return b.Do(t, "POST", "/grievances/office/"+g.Ref, &body, mw.FormDataContentType())
+		}
+		if r := post("notes.txt", []byte("not a photo")); r.Status != http.StatusUnprocessableEntity || !contains(r.Body, `id="resolve-photos-error"`) {
+			t.Errorf("text as a photo: %d", r.Status)
+		}
+		if o.state(t, g.Ref) != "submitted" {
+			t.Fatal("resolved with a bad photo")
+		}
+		img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+		var png8 bytes.Buffer
+		png.Encode(&png8, img)
+		if r := post("done.png", png8.Bytes()); r.Status != http.StatusSeeOther {
+			t.Fatalf("resolve with a photo: %d %s", r.Status, r.Body)
+		}
+		var atts string
+		if err := e.App.DB.R().QueryRow(`SELECT h.attachments FROM wf_history h JOIN wf_cases c ON c.id = h.case_id
+			WHERE c.ref = $1 AND h.action = 'resolve'`, g.Ref).Scan(&atts); err != nil || atts == "" {
+			t.Fatalf("no attachment: %q %v", atts, err)
+		}
+		if n := e.Count(t, `SELECT COUNT(*) FROM files WHERE id = $1 AND type = 'image/png'`, atts); n != 1 {
+			t.Error("the photo is not a stored file")
+		}
+		if page := b.Get(t, "/grievances/office/"+g.Ref); !contains(page.Body, "/grievances/photos/"+atts) {
+			t.Error("the case page does not link the photo")
 		}
 	})
 }

@@ -259,19 +259,29 @@ func (s *Service) officeActPost(w http.ResponseWriter, r *http.Request) error {
 	action := f.Values["action"]
 	in := OfficerAct{Action: action, Comment: f.Values["comment"], Due: f.Values["due"], MergeInto: f.Values["merge_into"],
 		Reason: f.Values["reason"]}
-	var err error
 	in.Version, _ = strconv.Atoi(f.Values["version"])
-	ids := map[string]*int64{"assignee": &in.AssigneeID, "department": &in.DepartmentID, "district": &in.DistrictID}
 	bad := &web.Fields{}
-	for name, p := range ids {
-		if *p, err = queryID(f.Values[name], ""); err != nil {
-			bad.Add(name, "grievance.office_choose")
+	for _, id := range []struct {
+		name string
+		p    *int64
+	}{{"assignee", &in.AssigneeID}, {"department", &in.DepartmentID}, {"district", &in.DistrictID}} {
+		var err error
+		if *id.p, err = queryID(f.Values[id.name], ""); err != nil {
+			bad.Add(id.name, "grievance.office_choose")
 		}
 	}
-	if err == nil && action == "resolve" {
-		in.Photos, err = files.FromForm(r, "photos", MaxPhotos, MaxPhoto, files.Images...)
+	if action == "resolve" && bad.Empty() {
+		var err error
+		if in.Photos, err = files.FromForm(r, "photos", MaxPhotos, MaxPhoto, files.Images...); err != nil {
+			e := web.AsError(err)
+			if e.Status >= 500 {
+				return err
+			}
+			bad.Add("photos", e.Key, e.Args...)
+		}
 	}
-	if err == nil && bad.Empty() {
+	var err error
+	if bad.Empty() {
 		var res ActResult
 		res, err = s.Act(r.Context(), me(r), ref, in)
 		if err == nil {
@@ -285,7 +295,7 @@ func (s *Service) officeActPost(w http.ResponseWriter, r *http.Request) error {
 			http.Redirect(w, r, "/grievances/office/"+url.PathEscape(res.Ref)+"?"+q.Encode(), http.StatusSeeOther)
 			return nil
 		}
-	} else if !bad.Empty() {
+	} else {
 		err = bad.Err()
 	}
 	prefix := ""
@@ -297,10 +307,4 @@ func (s *Service) officeActPost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.renderOffice(w, r, status, ref, f)
-}
-
-// refLike reports whether q looks like a grievance reference.
-func refLike(q string) bool {
-	q = strings.ToUpper(strings.TrimSpace(q))
-	return strings.HasPrefix(q, "MZ-GRV") || strings.HasPrefix(q, "MZGRV") || strings.HasPrefix(q, "GRV")
 }
