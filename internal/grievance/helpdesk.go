@@ -71,7 +71,9 @@ func (s *Service) FileForCaller(ctx context.Context, officer *auth.Principal, in
 			if person.Lang != "lus" {
 				person.Lang = "en"
 			}
-			if person.ID, err = s.Auth.Store.CreatePerson(ctx, tx, person, s.now()); err != nil {
+			if person.ID, err = s.Auth.Store.CreatePerson(ctx, tx, person, s.now()); db.IsUnique(err) {
+				return web.Conflict("grievance.helpdesk_retry") // recorded by someone else this instant
+			} else if err != nil {
 				return err
 			}
 			if _, err := s.Audit.Append(ctx, tx, audit.Event{Action: "person.create", ObjectType: "person",

@@ -76,7 +76,7 @@ func (s *Service) checkInbox(f *InboxFilter) error {
 	if !slices.Contains(InboxOrders, f.Order) {
 		return web.BadRequest("grievance.inbox_bad_order")
 	}
-	if f.State != "" && Workflow().State(f.State) == nil && !slices.Contains(allStates, f.State) {
+	if f.State != "" && !slices.Contains(allStates, f.State) {
 		return web.BadRequest("grievance.inbox_bad_state")
 	}
 	return nil

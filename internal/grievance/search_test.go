@@ -54,7 +54,7 @@ func TestSearch(t *testing.T) {
 		}
 		// Hostile input is searched for as words, never a 500.
 		for _, q := range []string{`"`, `""`, "AND OR", "*", "NEAR(a b)", "a OR", "-", "'", `chanmari" OR "`, "^", "ref:x", "(", "%00",
-			"\x00", "a\\b", "🙂", string(make([]byte, 500))} {
+			"\x00", "a\\b", "🙂", "\u0301", "²", "ab:*", "a & b | !c", "x <-> y", "\u0301pothole", string(make([]byte, 500))} {
 			r := o.api["gro"].Get(t, "/api/v1/grievances/search?q="+url.QueryEscape(q))
 			if r.Status != http.StatusOK {
 				t.Errorf("%q: %d %s", q, r.Status, r.Body)
