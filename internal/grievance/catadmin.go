@@ -148,6 +148,15 @@ func (s *Service) UpdateCategory(ctx context.Context, id int64, c Category) erro
 			return err
 		}
 		c.Code = old.Code
+		// The form has no place for Open311's "variable": an informational
+		// line keeps being one.
+		for i, a := range c.Attributes {
+			for _, o := range old.Attributes {
+				if o.Code == a.Code {
+					c.Attributes[i].Variable = o.Variable
+				}
+			}
+		}
 		f := &web.Fields{}
 		s.checkCategory(ctx, tx, &c, f)
 		if err := f.Err(); err != nil {
