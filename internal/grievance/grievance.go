@@ -34,6 +34,9 @@ var messagesFS embed.FS
 //go:embed notify/*.txt
 var notifyFS embed.FS
 
+//go:embed static/officer.css
+var officerCSS []byte
+
 // Templates are the service's pages.
 func Templates() fs.FS { sub, _ := fs.Sub(templatesFS, "templates"); return sub }
 
