@@ -61,7 +61,7 @@ func TestHelpdeskFilesForCaller(t *testing.T) {
 		if n := e.Count(t, `SELECT COUNT(*) FROM wf_cases WHERE owner_id = $1`, caller); n != 1 {
 			t.Error("the caller does not own the case")
 		}
-		waitSMS(t, e, "+919862055555", "MZ-GRV")
+		waitSMSText(t, e, "+919862055555", "MZ-GRV")
 		if n := e.Count(t, `SELECT COUNT(*) FROM audit_log WHERE action = 'person.create' AND subject_id = $1`, caller); n != 1 {
 			t.Error("person creation not audited")
 		}

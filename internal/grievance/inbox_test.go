@@ -151,4 +151,3 @@ func TestInboxPagination(t *testing.T) {
 		}
 	})
 }
-
