@@ -65,10 +65,10 @@ func TestCrashKeepsAcknowledgedFilings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, cat, district := setupCategory(t, a)
+	_, cat, district := perfCategory(t, a)
 	var people []crashFiling
 	for i := range 32 {
-		token, id := newAPISession(t, a.DB, fmt.Sprintf("+91986230%04d", i), time.Now())
+		token, id := perfNewSession(t, a.DB, fmt.Sprintf("+91986230%04d", i), time.Now())
 		people = append(people, crashFiling{token: token, citizen: id})
 	}
 	a.Close()

@@ -14,7 +14,6 @@ import (
 	"mizogov/internal/audit"
 	"mizogov/internal/db"
 	"mizogov/internal/files"
-	"mizogov/internal/notify"
 	"mizogov/internal/refno"
 	"mizogov/internal/web"
 	"mizogov/internal/workflow"
@@ -170,19 +169,10 @@ func (s *Service) File(ctx context.Context, in NewGrievance) (Grievance, error) 
 	if err := s.storePhotos(ctx, in.Photos); err != nil {
 		return Grievance{}, err
 	}
-	p := prepared{cat: cat}
-	if s.acknowledges(in) {
-		// Whom to tell is read now, on a reader, to keep the writer short.
-		msgs, err := s.Notify.MessagesFor(ctx, s.DB.R(), in.CitizenID, "grievance.filed", nil)
-		if err != nil {
-			return Grievance{}, err
-		}
-		p.ack, p.ackReady = msgs, true
-	}
 	var g Grievance
 	err := s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
-		g, err = s.fileTx(ctx, tx, in, p)
+		g, err = s.fileTx(ctx, tx, in, cat)
 		return err
 	})
 	if err != nil && in.Token != "" && db.IsUnique(err) {
@@ -194,21 +184,6 @@ func (s *Service) File(ctx context.Context, in NewGrievance) (Grievance, error) 
 		}
 	}
 	return g, err
-}
-
-// prepared is what File works out before the writer: the category, and
-// the acknowledgement's recipients (ackReady) without the reference.
-type prepared struct {
-	cat      Category
-	ack      []notify.Message
-	ackReady bool
-}
-
-// acknowledges reports whether filing in sends the citizen an
-// acknowledgement itself: the workflow tells everyone but the actor, so a
-// citizen who files for themselves would otherwise hear nothing.
-func (s *Service) acknowledges(in NewGrievance) bool {
-	return s.Notify != nil && in.CitizenID != 0 && in.Actor.ID == in.CitizenID
 }
 
 // FileTx is File inside the caller's transaction. Photos are stored as
@@ -225,7 +200,7 @@ func (s *Service) FileTx(ctx context.Context, tx *db.Tx, in NewGrievance) (Griev
 	if err := s.storePhotos(ctx, in.Photos); err != nil {
 		return Grievance{}, err
 	}
-	return s.fileTx(ctx, tx, in, prepared{cat: cat})
+	return s.fileTx(ctx, tx, in, cat)
 }
 
 // again returns the grievance in.Token has already filed (Again set), a
@@ -257,10 +232,9 @@ func (s *Service) storePhotos(ctx context.Context, photos []files.Upload) error 
 }
 
 // fileTx writes a checked grievance inside tx. A token filed before fails
-// on the token's UNIQUE index (after the other writes: File's caller rolls
-// them back).
-func (s *Service) fileTx(ctx context.Context, tx *db.Tx, in NewGrievance, p prepared) (Grievance, error) {
-	cat := p.cat
+// on the token's UNIQUE index, after the case is written: the caller's
+// savepoint (File) or transaction (FileTx) rolls that back.
+func (s *Service) fileTx(ctx context.Context, tx *db.Tx, in NewGrievance, cat Category) (Grievance, error) {
 	now := db.Time(s.now())
 	ref, err := refno.Next(ctx, tx, RefService, now)
 	if err != nil {
@@ -299,23 +273,6 @@ func (s *Service) fileTx(ctx context.Context, tx *db.Tx, in NewGrievance, p prep
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO grv_photos (grievance_id, position, file_id) VALUES ($1, $2, $3)`,
 			c.ID, i+1, file.ID); err != nil {
-			return Grievance{}, err
-		}
-	}
-	if s.acknowledges(in) {
-		// The acknowledgement with the reference; its delivery job is
-		// shared by the whole group-commit batch.
-		msgs := p.ack
-		if !p.ackReady {
-			if msgs, err = s.Notify.MessagesFor(ctx, tx, in.CitizenID, "grievance.filed", nil); err != nil {
-				return Grievance{}, err
-			}
-		}
-		msgs = slices.Clone(msgs) // File may run this twice (a retried batch)
-		for i := range msgs {
-			msgs[i].Data = map[string]string{"ref": ref}
-		}
-		if err := s.Notify.EnqueueAtCommit(ctx, tx, msgs); err != nil {
 			return Grievance{}, err
 		}
 	}

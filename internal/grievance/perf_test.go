@@ -27,10 +27,10 @@ import (
 // the running platform's core, the category code and Aizawl's id.
 func perfSetup(t testing.TB, e *apptest.Env) (*grievance.Service, string, int64) {
 	t.Helper()
-	return setupCategory(t, e.App)
+	return perfCategory(t, e.App)
 }
 
-func setupCategory(t testing.TB, a *app.App) (*grievance.Service, string, int64) {
+func perfCategory(t testing.TB, a *app.App) (*grievance.Service, string, int64) {
 	t.Helper()
 	svc := &grievance.Service{DB: a.DB, Audit: a.Audit, Notify: a.Notify, Jobs: a.Jobs, Workflow: a.Workflow, Files: a.Files,
 		Geo: a.Geo, Auth: a.Auth, Limits: a.Limits, Render: a.Render, Log: a.Log, Now: a.Now}
@@ -54,7 +54,7 @@ func setupCategory(t testing.TB, a *app.App) (*grievance.Service, string, int64)
 	return svc, "pothole", district
 }
 
-func personID(t testing.TB, e *apptest.Env, phone string) int64 {
+func perfPersonID(t testing.TB, e *apptest.Env, phone string) int64 {
 	t.Helper()
 	var id int64
 	if err := e.App.DB.R().QueryRow(`SELECT id FROM people WHERE phone = $1`, phone).Scan(&id); err != nil {
@@ -71,7 +71,7 @@ func TestFileGroupedOnce(t *testing.T) {
 		svc, cat, district := perfSetup(t, e)
 		e.Citizen(t, "+919862100001")
 		e.Citizen(t, "+919862100002")
-		p1, p2 := personID(t, e, "+919862100001"), personID(t, e, "+919862100002")
+		p1, p2 := perfPersonID(t, e, "+919862100001"), perfPersonID(t, e, "+919862100002")
 		ctx := context.Background()
 
 		// Hold the writer so that every filing below queues for one batch.
@@ -95,7 +95,7 @@ func TestFileGroupedOnce(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				in := grievance.NewGrievance{Category: cat, Description: fmt.Sprintf("Pothole number %d", i), DistrictID: district,
-					CitizenID: p1, Channel: grievance.ChannelAPI, Token: fmt.Sprintf("api:%d:k%d", p1, i), Actor: grievanceActor(p1)}
+					CitizenID: p1, Channel: grievance.ChannelAPI, Token: fmt.Sprintf("api:%d:k%d", p1, i), Actor: perfActor(p1)}
 				switch {
 				case i < 5: // one filing submitted five times
 					in.Token = fmt.Sprintf("api:%d:same", p1)
@@ -144,7 +144,7 @@ func TestFileGroupedOnce(t *testing.T) {
 		}
 		// Someone else's token is refused.
 		_, err := svc.File(ctx, grievance.NewGrievance{Category: cat, Description: "Mine", DistrictID: district, CitizenID: p2,
-			Channel: grievance.ChannelAPI, Token: fmt.Sprintf("api:%d:same", p1), Actor: grievanceActor(p2)})
+			Channel: grievance.ChannelAPI, Token: fmt.Sprintf("api:%d:same", p1), Actor: perfActor(p2)})
 		var we *web.Error
 		if !errors.As(err, &we) || we.Key != "grievance.token_used" {
 			t.Fatalf("someone else's token: %v", err)
@@ -181,13 +181,13 @@ func TestFileGroupedOnce(t *testing.T) {
 
 // apiSession makes a citizen and an API session for them in the database
 // (the OTP sign-in is rate-limited per address; its own tests cover it).
-func apiSession(t testing.TB, e *apptest.Env, phone string) string {
+func perfAPISession(t testing.TB, e *apptest.Env, phone string) string {
 	t.Helper()
-	token, _ := newAPISession(t, e.App.DB, phone, e.Clock.Now())
+	token, _ := perfNewSession(t, e.App.DB, phone, e.Clock.Now())
 	return token
 }
 
-func newAPISession(t testing.TB, d *db.DB, phone string, at time.Time) (string, int64) {
+func perfNewSession(t testing.TB, d *db.DB, phone string, at time.Time) (string, int64) {
 	t.Helper()
 	tok := make([]byte, 24)
 	rand.Read(tok)
@@ -207,7 +207,7 @@ func newAPISession(t testing.TB, d *db.DB, phone string, at time.Time) (string, 
 	return token, pid
 }
 
-func grievanceActor(id int64) workflow.Actor { return workflow.Actor{ID: id} }
+func perfActor(id int64) workflow.Actor { return workflow.Actor{ID: id} }
 
 // BenchmarkFileParallel measures filing through the whole server (HTTP
 // handler, checks on a reader, group-commit writer, synchronous=FULL
@@ -218,7 +218,7 @@ func BenchmarkFileParallel(b *testing.B) {
 	_, cat, district := perfSetup(b, e)
 	tokens := make([]string, 64)
 	for i := range tokens {
-		tokens[i] = apiSession(b, e, fmt.Sprintf("+91986220%04d", i))
+		tokens[i] = perfAPISession(b, e, fmt.Sprintf("+91986220%04d", i))
 	}
 	h := e.App.Handler()
 	var next atomic.Int64

@@ -373,15 +373,16 @@ func (c Console) Send(ctx context.Context, m Rendered) error {
 // EnqueueFor sends template to a person on every channel they can be
 // reached on (SMS to their phone, email to their address) for which the
 // template exists, in their language. It returns how many were queued.
+// Their delivery shares one job with the transaction's other messages
+// queued this way (EnqueueAtCommit): a group-commit batch of filings, or a
+// session cancelled with all its bookings, costs one job, not one each.
 func (s *Service) EnqueueFor(ctx context.Context, tx *db.Tx, personID int64, template string, data map[string]string) (int, error) {
 	msgs, err := s.MessagesFor(ctx, tx, personID, template, data)
 	if err != nil {
 		return 0, err
 	}
-	for i, m := range msgs {
-		if _, err := s.Enqueue(ctx, tx, m); err != nil {
-			return i, err
-		}
+	if err := s.EnqueueAtCommit(ctx, tx, msgs); err != nil {
+		return 0, err
 	}
 	return len(msgs), nil
 }
