@@ -305,6 +305,25 @@ func (tb *tab) waitNewPage(before float64, sel string) {
 	tb.t.Fatalf("no new page after clicking %s", sel)
 }
 
+// expectStatus accepts that the page just loaded answered status (a
+// "not found" page): the browser's console line about it is not an error.
+func (tb *tab) expectStatus(status int) {
+	tb.t.Helper()
+	msg := fmt.Sprintf("the server responded with a status of %d", status)
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		tb.mu.Lock()
+		for i, e := range tb.errors {
+			if strings.Contains(e, msg) {
+				tb.errors = append(tb.errors[:i], tb.errors[i+1:]...)
+				tb.mu.Unlock()
+				return
+			}
+		}
+		tb.mu.Unlock()
+	}
+	tb.t.Errorf("the page did not answer %d", status)
+}
+
 // doubleSubmit double-clicks a submit button, as people on slow networks
 // do, and waits for the page that follows.
 func (tb *tab) doubleSubmit(sel string) {
