@@ -64,8 +64,9 @@ func perfPersonID(t testing.TB, e *apptest.Env, phone string) int64 {
 }
 
 // TestFileGroupedOnce: filings that share one group-commit batch each get
-// their own reference; repeats of one token in the same batch file once; a
-// refused filing in the batch changes nothing and harms no other.
+// their own reference and acknowledgement (one delivery job for the
+// batch); repeats of one token in the same batch file once; a filing the
+// check refuses never reaches the writer; someone else's token is refused.
 func TestFileGroupedOnce(t *testing.T) {
 	apptest.Each(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
 		svc, cat, district := perfSetup(t, e)
