@@ -413,14 +413,15 @@ func (tb *tab) screenshot(name string) {
 	if err := os.WriteFile(filepath.Join(s.out, file), png, 0o644); err != nil {
 		tb.t.Fatal(err)
 	}
-	if s.readme != "" && readmeShots[name] && tb.js && (tb.width == 360 || name == "home") {
+	if s.readme != "" && readmeShots[name] && tb.js && tb.width == 360 {
 		os.MkdirAll(s.readme, 0o755)
 		os.WriteFile(filepath.Join(s.readme, file), png, 0o644)
 	}
 }
 
 // readmeShots are the pages whose screenshots go to docs/screenshots.
-var readmeShots = map[string]bool{"home": true, "signin": true, "account": true, "admin-officer": true}
+var readmeShots = map[string]bool{"home": true, "grievance-new-2": true, "grievance-track": true, "grievance-office-resolved": true,
+	"permits-permit": true, "permits-gate": true, "opd-card": true}
 
 // otp waits for the one-time code sent to contact after the log reached mark.
 func otp(t *testing.T, contact string, mark int) string {
