@@ -19,6 +19,8 @@ func (s *Service) Routes() []web.Route {
 		// Categories (administrators).
 
 		// Public dashboard.
+		{Pattern: "GET /grievances/dashboard", Perm: web.Public, Handler: s.dashboardPage},
+		{Pattern: "GET /grievances/dashboard.csv", Perm: web.Public, Handler: s.dashboardCSV},
 
 		// JSON API.
 
