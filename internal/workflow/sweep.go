@@ -89,14 +89,18 @@ func (e *Engine) sweepRung(ctx context.Context, d *Definition, r Escalation, now
 	}
 }
 
-// escalateBatch escalates ids in one transaction, each case under its own savepoint.
+// escalateBatch escalates ids in one transaction, each case under its own
+// savepoint; their notifications are queued together at the end.
 func (e *Engine) escalateBatch(ctx context.Context, d *Definition, r Escalation, ids []int64, threshold time.Time, res *SweepResult) error {
 	return e.DB.Tx(ctx, func(tx *db.Tx) error {
+		b := newNoticeBatch()
+		bctx := context.WithValue(ctx, batchKey{}, b)
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT wf_case`); err != nil {
 				return err
 			}
-			err := e.escalate(ctx, tx, d, r, id, threshold)
+			queued := len(b.msgs)
+			err := e.escalate(bctx, tx, d, r, id, threshold)
 			switch {
 			case err == nil:
 				res.Escalated++
@@ -107,6 +111,7 @@ func (e *Engine) escalateBatch(ctx context.Context, d *Definition, r Escalation,
 				e.log().Error("escalation failed", "workflow", d.Name, "case", id, "level", r.Level, "err", err)
 			}
 			if err != nil {
+				b.msgs = b.msgs[:queued] // the case's notices go with its rollback
 				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT wf_case`); rerr != nil {
 					return rerr
 				}
@@ -115,7 +120,11 @@ func (e *Engine) escalateBatch(ctx context.Context, d *Definition, r Escalation,
 				return err
 			}
 		}
-		return nil
+		if e.Notify == nil || len(b.msgs) == 0 {
+			return nil
+		}
+		// One delivery job for the batch's notices, in its transaction.
+		return e.Notify.EnqueueAll(ctx, tx, b.msgs)
 	})
 }
 
