@@ -266,7 +266,7 @@ type DashFigures struct {
 	SLAClosed, SLAMet            int
 	RatingSum, RatingCount       int
 	Appeals                      int
-	Days                         map[int]int // days to resolve → how many
+	Days                         []int // Days[d]: how many took d days to resolve
 }
 
 func (f *DashFigures) add(o DashFigures) {
@@ -281,35 +281,41 @@ func (f *DashFigures) add(o DashFigures) {
 	f.RatingSum += o.RatingSum
 	f.RatingCount += o.RatingCount
 	f.Appeals += o.Appeals
-	for d, n := range o.Days {
-		if f.Days == nil {
-			f.Days = map[int]int{}
-		}
-		f.Days[d] += n
+	for d, k := range o.Days {
+		f.addDays(d, k)
 	}
+}
+
+// addDays counts k grievances that took d days.
+func (f *DashFigures) addDays(d, k int) {
+	if k == 0 {
+		return
+	}
+	d = max(d, 0)
+	if d >= len(f.Days) {
+		f.Days = append(f.Days, make([]int, d+1-len(f.Days))...)
+	}
+	f.Days[d] += k
 }
 
 // Median is the median days to resolve; ok is false when nothing was resolved.
 func (f DashFigures) Median() (float64, bool) {
 	total := 0
-	keys := make([]int, 0, len(f.Days))
-	for d, n := range f.Days {
-		total += n
-		keys = append(keys, d)
+	for _, k := range f.Days {
+		total += k
 	}
 	if total == 0 {
 		return 0, false
 	}
-	sort.Ints(keys)
 	// The k-th smallest value (0-based).
 	nth := func(k int) int {
-		for _, d := range keys {
-			if k < f.Days[d] {
+		for d, c := range f.Days {
+			if k < c {
 				return d
 			}
-			k -= f.Days[d]
+			k -= c
 		}
-		return keys[len(keys)-1]
+		return len(f.Days) - 1
 	}
 	if total%2 == 1 {
 		return float64(nth(total / 2)), true
@@ -380,36 +386,60 @@ type Dashboard struct {
 }
 
 // encodeDays and decodeDays store a days histogram as "days:count …".
-func encodeDays(h map[int]int) string {
-	keys := make([]int, 0, len(h))
-	for d := range h {
-		keys = append(keys, d)
-	}
-	sort.Ints(keys)
+func encodeDays(h []int) string {
 	var b strings.Builder
-	for i, d := range keys {
-		if i > 0 {
+	for d, k := range h {
+		if k == 0 {
+			continue
+		}
+		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteString(strconv.Itoa(d))
 		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(h[d]))
+		b.WriteString(strconv.Itoa(k))
 	}
 	return b.String()
 }
 
-func decodeDays(s string, into map[int]int) error {
-	for _, part := range strings.Fields(s) {
-		d, n, ok := strings.Cut(part, ":")
-		if !ok {
-			return fmt.Errorf("dashboard: bad days entry %q", part)
+// decodeDays adds a stored histogram to each of into. It reads the digits
+// itself: a year of the whole state is some hundred thousand entries.
+func decodeDays(s string, into ...*DashFigures) error {
+	d, k, inK, digits := 0, 0, false, 0
+	flush := func() error {
+		if digits == 0 || !inK {
+			return fmt.Errorf("dashboard: bad days histogram %q", s)
 		}
-		di, err1 := strconv.Atoi(d)
-		ni, err2 := strconv.Atoi(n)
-		if err1 != nil || err2 != nil {
-			return fmt.Errorf("dashboard: bad days entry %q", part)
+		for _, f := range into {
+			f.addDays(d, k)
 		}
-		into[di] += ni
+		d, k, inK, digits = 0, 0, false, 0
+		return nil
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			if inK {
+				k = k*10 + int(c-'0')
+			} else {
+				d = d*10 + int(c-'0')
+			}
+			digits++
+			if digits > 9 {
+				return fmt.Errorf("dashboard: bad days histogram %q", s)
+			}
+		case c == ':' && !inK && digits > 0:
+			inK, digits = true, 0
+		case c == ' ':
+			if err := flush(); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("dashboard: bad days histogram %q", s)
+		}
+	}
+	if len(s) > 0 {
+		return flush()
 	}
 	return nil
 }
@@ -459,19 +489,16 @@ func (s *Service) Dashboard(ctx context.Context, f DashFilter, depts []DashDept,
 			&g.RatingSum, &g.RatingCount, &g.Appeals); err != nil {
 			return out, err
 		}
-		if days != "" {
-			g.Days = map[int]int{}
-			if err := decodeDays(days, g.Days); err != nil {
-				return out, err
-			}
-		}
-		get(byDept, dept).add(g)
-		get(byDist, dist).add(g)
 		if byMonth[month] == nil {
 			byMonth[month] = &DashFigures{}
 		}
-		byMonth[month].add(g)
-		out.Total.add(g)
+		targets := []*DashFigures{get(byDept, dept), get(byDist, dist), byMonth[month], &out.Total}
+		for _, t := range targets {
+			t.add(g)
+		}
+		if err := decodeDays(days, targets...); err != nil {
+			return out, err
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return out, err

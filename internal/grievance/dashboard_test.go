@@ -274,14 +274,14 @@ func TestDashboardFigures(t *testing.T) {
 
 func TestDashboardMedianEvenAndOdd(t *testing.T) {
 	for _, c := range []struct {
-		days map[int]int
+		days []int
 		want string
 	}{
-		{map[int]int{3: 1}, "3"},
-		{map[int]int{3: 1, 35: 1}, "19"},
-		{map[int]int{1: 1, 2: 1, 10: 1}, "2"},
-		{map[int]int{0: 2, 7: 1, 8: 1}, "3.5"},
-		{map[int]int{}, ""},
+		{[]int{0, 0, 0, 1}, "3"},
+		{[]int{1, 1}, "0.5"},
+		{[]int{0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1}, "2"},
+		{[]int{2, 0, 0, 0, 0, 0, 0, 1, 1}, "3.5"},
+		{nil, ""},
 	} {
 		if got := (grievance.DashFigures{Days: c.days}).MedianText(); got != c.want {
 			t.Errorf("median of %v = %q, want %q", c.days, got, c.want)
