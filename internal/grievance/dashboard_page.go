@@ -1,7 +1,10 @@
 package grievance
 
 import (
+	"crypto/sha256"
+	_ "embed"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net/http"
@@ -11,7 +14,30 @@ import (
 	"mizogov/internal/web"
 )
 
+//go:embed dashboard.css
+var dashCSS []byte
+
+// dashCSSURL is the stylesheet's URL, versioned by its content.
+var dashCSSURL = func() string {
+	sum := sha256.Sum256(dashCSS)
+	return "/grievances/dashboard.css?v=" + hex.EncodeToString(sum[:6])
+}()
+
+// dashboardStyles serves the dashboard's own stylesheet (the layout's
+// site.css has no chart or figure styles; CSP forbids inline styles).
+func (s *Service) dashboardStyles(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	if r.URL.RawQuery == dashCSSURL[len("/grievances/dashboard.css?"):] {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+	}
+	_, err := w.Write(dashCSS)
+	return err
+}
+
 type dashPage struct {
+	CSS string
 	web.Form
 	Dash      Dashboard
 	Depts     []DashDept
@@ -34,7 +60,7 @@ func (s *Service) dashboardPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f, errs := ParseDashFilter(q, depts, dists, s.now())
-	d := &dashPage{Depts: depts, Dists: dists, Periods: DashPeriods, Filter: f, EveryMins: int(DashRefreshEvery / time.Minute),
+	d := &dashPage{CSS: dashCSSURL, Depts: depts, Dists: dists, Periods: DashPeriods, Filter: f, EveryMins: int(DashRefreshEvery / time.Minute),
 		Form: web.Form{Values: map[string]string{"from": q.Get("from"), "to": q.Get("to")}, Errors: errs}}
 	if !errs.Empty() {
 		w.Header().Set("Cache-Control", "no-store")
@@ -166,7 +192,7 @@ type svgText struct {
 	Text   string
 }
 
-type svgLegend struct{ Fill, Text string }
+type svgLegend struct{ Class, Text string }
 
 const (
 	colReceived = "#0b4f8a"
@@ -190,7 +216,7 @@ func niceMax(v int) int {
 // flowChart draws received and resolved by month as pairs of bars.
 func flowChart(months []DashRow, T func(string, ...any) string) svgChart {
 	c := svgChart{ID: "chart-flow", Title: T("grievance.dash_chart_flow"), Desc: T("grievance.dash_chart_flow_desc"), W: 400, H: 230,
-		Legend: []svgLegend{{colReceived, T("grievance.dash_received")}, {colResolved, T("grievance.dash_resolved")}}}
+		Legend: []svgLegend{{"received", T("grievance.dash_received")}, {"resolved", T("grievance.dash_resolved")}}}
 	const left, right, top, bottom = 44.0, 6.0, 8.0, 40.0
 	peak := 0
 	for _, m := range months {

@@ -330,6 +330,10 @@ func TestDashboardPagesAndCSV(t *testing.T) {
 				t.Errorf("%s page lacks its title %q", lang, title)
 			}
 		}
+		css := c.Get(t, "/grievances/dashboard.css")
+		if css.Status != http.StatusOK || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") || !strings.Contains(css.Body, ".dash-charts") {
+			t.Errorf("stylesheet: %d %s", css.Status, css.Header.Get("Content-Type"))
+		}
 		lus := c.Get(t, "/grievances/dashboard?lang=lus").Body
 		if !strings.Contains(lus, "PHE Lus") || !strings.Contains(lus, "Thla azirin") {
 			t.Error("the Mizo page does not use Mizo names")

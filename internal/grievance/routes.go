@@ -21,6 +21,7 @@ func (s *Service) Routes() []web.Route {
 		// Public dashboard.
 		{Pattern: "GET /grievances/dashboard", Perm: web.Public, Handler: s.dashboardPage},
 		{Pattern: "GET /grievances/dashboard.csv", Perm: web.Public, Handler: s.dashboardCSV},
+		{Pattern: "GET /grievances/dashboard.css", Perm: web.Public, Handler: s.dashboardStyles},
 
 		// JSON API.
 

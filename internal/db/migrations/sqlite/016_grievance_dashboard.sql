@@ -46,10 +46,9 @@ CREATE INDEX wf_cases_closed ON wf_cases (type, closed_at) WHERE closed_at IS NO
 CREATE INDEX wf_history_action ON wf_history (action, at);
 CREATE INDEX grv_grievances_rated ON grv_grievances (rated_at) WHERE rated_at IS NOT NULL;
 
--- Officers' inboxes (workflow.Engine.Inbox) at a million cases. A team
--- queue is read in due order for a role, whatever the jurisdiction filter
--- (the department and district are kept in the index to filter without
--- reading rows); a closed state in one office is read newest first.
-DROP INDEX wf_cases_team;
-CREATE INDEX wf_cases_team ON wf_cases (type, assigned_role, state_due, id, department_id, district_id) WHERE open AND assignee_id IS NULL;
+-- Officers' inboxes (workflow.Engine.Inbox) at a million cases. A role's
+-- queue without a jurisdiction (the administrator's) is read in due order
+-- (wf_cases_team serves a role in one department and district); a closed
+-- state in one office is read newest first.
+CREATE INDEX wf_cases_role_due ON wf_cases (type, assigned_role, state_due, id) WHERE open AND assignee_id IS NULL;
 CREATE INDEX wf_cases_scope_state ON wf_cases (type, department_id, district_id, state, created_at, id);
