@@ -716,8 +716,8 @@ func (e *Engine) notify(ctx context.Context, tx *db.Tx, s Step, actor Actor, not
 
 // noticeBatch collects the notifications of many steps taken in one
 // transaction (a sweep's batch), so that they are queued together with a
-// single delivery job, and remembers who holds a role where and how to
-// reach each person, which the steps of a batch mostly share.
+// single delivery job, and remembers for the whole sweep who holds a role
+// where and how to reach each person, which its steps mostly share.
 type noticeBatch struct {
 	msgs    []notify.Message
 	holders map[holderKey][]int64

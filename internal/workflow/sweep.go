@@ -32,11 +32,13 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
 	var errs []error
 	now := e.now()
+	// Who holds a role where, and how to reach them, is looked up once a sweep.
+	b := newNoticeBatch()
 	for _, d := range e.definitions() {
 		rungs := append([]Escalation(nil), d.Escalations...)
 		sort.SliceStable(rungs, func(i, j int) bool { return rungs[i].Level > rungs[j].Level })
 		for _, r := range rungs {
-			if err := e.sweepRung(ctx, d, r, now, &res); err != nil {
+			if err := e.sweepRung(ctx, d, r, now, b, &res); err != nil {
 				if ctx.Err() != nil {
 					return res, ctx.Err()
 				}
@@ -48,7 +50,7 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	return res, errors.Join(errs...)
 }
 
-func (e *Engine) sweepRung(ctx context.Context, d *Definition, r Escalation, now time.Time, res *SweepResult) error {
+func (e *Engine) sweepRung(ctx context.Context, d *Definition, r Escalation, now time.Time, b *noticeBatch, res *SweepResult) error {
 	threshold := db.Time(now.Add(-r.After))
 	var lastDue time.Time
 	var lastID int64
@@ -80,7 +82,7 @@ func (e *Engine) sweepRung(ctx context.Context, d *Definition, r Escalation, now
 			return nil
 		}
 		lastID = ids[len(ids)-1]
-		if err := e.escalateBatch(ctx, d, r, ids, threshold, res); err != nil {
+		if err := e.escalateBatch(ctx, d, r, ids, threshold, b, res); err != nil {
 			return err
 		}
 		if len(ids) < SweepBatch {
@@ -91,9 +93,9 @@ func (e *Engine) sweepRung(ctx context.Context, d *Definition, r Escalation, now
 
 // escalateBatch escalates ids in one transaction, each case under its own
 // savepoint; their notifications are queued together at the end.
-func (e *Engine) escalateBatch(ctx context.Context, d *Definition, r Escalation, ids []int64, threshold time.Time, res *SweepResult) error {
+func (e *Engine) escalateBatch(ctx context.Context, d *Definition, r Escalation, ids []int64, threshold time.Time, b *noticeBatch, res *SweepResult) error {
 	return e.DB.Tx(ctx, func(tx *db.Tx) error {
-		b := newNoticeBatch()
+		b.msgs = b.msgs[:0]
 		bctx := context.WithValue(ctx, batchKey{}, b)
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT wf_case`); err != nil {
