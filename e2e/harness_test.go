@@ -288,6 +288,12 @@ func (tb *tab) submit(sel string) {
 	tb.t.Helper()
 	before := get(tb, chromedp.Evaluate[float64](`performance.timeOrigin`))
 	tb.do(chromedp.Click(chromedp.CSS(sel)))
+	tb.waitNewPage(before, sel)
+}
+
+// waitNewPage waits until a page other than the one loaded at before has loaded.
+func (tb *tab) waitNewPage(before float64, sel string) {
+	tb.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		now, err := chromedp.Run(tb.ctx, chromedp.Evaluate[float64](`document.readyState === "complete" ? performance.timeOrigin : 0`))
@@ -297,6 +303,15 @@ func (tb *tab) submit(sel string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	tb.t.Fatalf("no new page after clicking %s", sel)
+}
+
+// doubleSubmit double-clicks a submit button, as people on slow networks
+// do, and waits for the page that follows.
+func (tb *tab) doubleSubmit(sel string) {
+	tb.t.Helper()
+	before := get(tb, chromedp.Evaluate[float64](`performance.timeOrigin`))
+	tb.do(chromedp.DoubleClick(chromedp.CSS(sel)))
+	tb.waitNewPage(before, sel)
 }
 
 // check runs every page check and keeps a screenshot named name.
@@ -346,6 +361,13 @@ func (tb *tab) check(name string) {
 	}
 	if w.Inline > 0 || w.Handlers > 0 {
 		tb.t.Errorf("%s: %d inline scripts, %d inline event handlers", name, w.Inline, w.Handlers)
+	}
+	// Every page offers the other language for the same page.
+	other := map[string]string{"en": "lus", "lus": "en"}[tb.lang]
+	if sw := get(tb, chromedp.Evaluate[string](`(() => { const a = document.querySelector("a.lang-switch");
+		if (!a) return "none"; const u = new URL(a.href);
+		return u.pathname === location.pathname ? u.searchParams.get("lang") : "elsewhere:" + u.pathname; })()`)); sw != other {
+		tb.t.Errorf("%s: the language switch gives %q, want %q for this page", name, sw, other)
 	}
 	tb.mu.Lock()
 	errs, out := tb.errors, tb.outbound

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -37,10 +38,13 @@ func TestOPDBooking(t *testing.T) {
 			if !strings.HasPrefix(tb.path(), "/opd/book") {
 				t.Fatalf("after adding oneself at %s", tb.path())
 			}
-			tb.submit("form[action^='/opd/book'] button[type=submit]")
+			// A double-clicked "Book" books one token (with JavaScript off at
+			// 1280 px nothing in the page stops the second click).
+			tb.doubleSubmit("form[action^='/opd/book'] button[type=submit]")
 			if !strings.HasPrefix(tb.path(), "/opd/bookings/") {
 				t.Fatalf("after booking at %s", tb.path())
 			}
+
 			tb.check("opd-booking")
 			tb.submit("a[href$='/card']")
 			tb.check("opd-card")
@@ -51,6 +55,9 @@ func TestOPDBooking(t *testing.T) {
 			tb.check("opd-card-verify")
 			tb.visit("/opd/bookings")
 			tb.check("opd-bookings")
+			if n := get(tb, chromedp.Evaluate[int](`document.querySelectorAll("main tbody tr").length`)); n != 1 {
+				t.Errorf("a double-clicked booking made %d bookings", n)
+			}
 			tb.visit("/opd/board/1")
 			tb.check("opd-board")
 		})
@@ -75,7 +82,55 @@ func TestOPDCounterAndAdministration(t *testing.T) {
 					tb.visit(p)
 					tb.check("opd" + strings.ReplaceAll(strings.TrimPrefix(p, "/opd"), "/", "-"))
 				}
+				if who.user == "counter.cha" {
+					counterCallsWalkIn(t, tb, v.lang)
+				}
 			}
 		})
+	}
+}
+
+// counterCallsWalkIn registers a walk-in patient at the Medicine counter
+// (double-clicked: one token; when today's session has ended the form says
+// so by its session field), then calls the next patient in and finds their
+// token under "now serving" on the waiting-hall board.
+func counterCallsWalkIn(t *testing.T, tb *tab, lang string) {
+	t.Helper()
+	tb.visit("/opd/counter/1")
+	if get(tb, chromedp.Evaluate[int](`document.querySelectorAll("form[action$='/walkin']").length`)) == 0 {
+		t.Log("no Medicine session today in the demo data: no walk-in, no call")
+		return
+	}
+	rows := `document.querySelectorAll("main tbody tr").length`
+	before := get(tb, chromedp.Evaluate[int](rows))
+	tb.fill("#name", "E2E Walk-in "+lang)
+	tb.do(chromedp.Click(chromedp.CSS("input[name=sex][value=male]")))
+	tb.fill("#age", "40")
+	tb.doubleSubmit("form[action$='/walkin'] button[type=submit]")
+	tb.check("opd-counter-walkin")
+	added := get(tb, chromedp.Evaluate[int](rows)) - before
+	if get(tb, chromedp.Evaluate[int](`document.querySelectorAll(".error-summary").length`)) > 0 {
+		// Outside the session's hours: the problem is by the walk-in form's session.
+		if get(tb, chromedp.Evaluate[int](`document.querySelectorAll("#session_id[aria-invalid=true], .has-error #session_id, .error-summary a[href='#session_id']").length`)) == 0 {
+			t.Error("the walk-in refusal is not shown by the walk-in form")
+		}
+		if added != 0 {
+			t.Errorf("a refused walk-in added %d rows", added)
+		}
+	} else if added != 1 {
+		t.Errorf("a double-clicked walk-in added %d rows", added)
+	}
+	next := "form[action$='/next'] button"
+	label := get(tb, chromedp.Evaluate[string](`(document.querySelector("`+next+`") || {}).textContent || ""`))
+	m := regexp.MustCompile(`\((\d+)\)`).FindStringSubmatch(label)
+	if m == nil {
+		t.Log("nobody waiting in today's Medicine queue")
+		return
+	}
+	tb.submit(next)
+	tb.visit("/opd/board/1")
+	serving := get(tb, chromedp.Evaluate[string](`[...document.querySelectorAll(".now-token, .now-token + p")].map(e => e.textContent).join(" ")`))
+	if !regexp.MustCompile(`\b` + m[1] + `\b`).MatchString(serving) {
+		t.Errorf("token %s is not under now serving on the board (%q)", m[1], serving)
 	}
 }

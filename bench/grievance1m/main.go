@@ -63,7 +63,7 @@ var (
 	requests   = flag.Int("requests", 300, "requests per measured scenario")
 	conc       = flag.Int("c", 1, "concurrent clients per scenario")
 	explain    = flag.Bool("explain", false, "print the query plan of each inbox query")
-	inboxPath  = flag.String("inbox-url", "/api/v1/grievances/inbox", "officer inbox URL to measure through HTTP (query: view, state, department, district); skipped when it answers 404")
+	inboxPath  = flag.String("inbox-url", "/api/v1/grievances/inbox", "officer inbox URL to measure through HTTP (view, state, department and district ids, sort); skipped when it answers 404")
 	doSweep    = flag.Bool("sweep", true, "run and time the escalation sweep (it changes the data set: a second run has less to escalate)")
 	seed       = flag.Uint64("seed", 20261127, "random seed")
 	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -853,38 +853,32 @@ type inboxCase struct {
 
 func benchInbox(ctx context.Context, a *app.App, mk marker, base string, client *http.Client) error {
 	var cases []inboxCase
+	var pwd, lunglei int64
+	a.DB.R().QueryRowContext(ctx, `SELECT id FROM departments WHERE code = 'PWD'`).Scan(&pwd)
+	a.DB.R().QueryRowContext(ctx, `SELECT id FROM districts WHERE name = 'Lunglei'`).Scan(&lunglei)
 	for _, s := range mk.Staff {
 		scope := workflow.Scope{DepartmentID: s.DeptID, DistrictID: s.DistID}
 		roles := []workflow.RoleScope{{Role: s.Role, DepartmentID: s.DeptID, DistrictID: s.DistID}}
-		mkq := func(v workflow.View) workflow.Query {
-			return workflow.Query{Type: grievance.CaseType, View: v, PersonID: s.Cred.PersonID, Roles: roles, Scopes: []workflow.Scope{scope}}
+		add := func(v workflow.View, change func(q *workflow.Query)) {
+			q := workflow.Query{Type: grievance.CaseType, View: v, PersonID: s.Cred.PersonID, Roles: roles, Scopes: []workflow.Scope{scope}}
+			if change != nil {
+				change(&q)
+			}
+			cases = append(cases, inboxCase{s.Key, q, inboxParams(q)})
 		}
 		for _, v := range []workflow.View{workflow.ViewMine, workflow.ViewTeam, workflow.ViewOverdue, workflow.ViewToday, workflow.ViewAll} {
-			cases = append(cases, inboxCase{s.Key, mkq(v), "view=" + string(v)})
+			add(v, nil)
 		}
-		f := mkq(workflow.ViewAll)
 		switch s.Key {
 		case "gro":
-			f.State = grievance.StAssigned
-			cases = append(cases, inboxCase{s.Key, f, "view=all&state=assigned"})
-			r := mkq(workflow.ViewAll)
-			r.State = grievance.StResolved
-			cases = append(cases, inboxCase{s.Key, r, "view=all&state=resolved"})
+			add(workflow.ViewAll, func(q *workflow.Query) { q.State = grievance.StAssigned })
+			add(workflow.ViewAll, func(q *workflow.Query) { q.State = grievance.StResolved })
 		case "hod":
-			f.DistrictID = 7 // Lunglei
-			cases = append(cases, inboxCase{s.Key, f, "view=all&district=265"})
-			o := mkq(workflow.ViewOverdue)
-			o.Order = workflow.ByPriority
-			cases = append(cases, inboxCase{s.Key, o, "view=overdue&order=priority"})
+			add(workflow.ViewAll, func(q *workflow.Query) { q.DistrictID = lunglei })
+			add(workflow.ViewOverdue, func(q *workflow.Query) { q.Order = workflow.ByPriority })
 		case "admin":
-			f.DepartmentID, f.State = s.DeptID, grievance.StSubmitted
-			var pwd int64
-			a.DB.R().QueryRowContext(ctx, `SELECT id FROM departments WHERE code = 'PWD'`).Scan(&pwd)
-			f.DepartmentID = pwd
-			cases = append(cases, inboxCase{s.Key, f, "view=all&department=PWD&state=submitted"})
-			c := mkq(workflow.ViewAll)
-			c.Order = workflow.ByCreated
-			cases = append(cases, inboxCase{s.Key, c, "view=all&order=created"})
+			add(workflow.ViewAll, func(q *workflow.Query) { q.DepartmentID, q.State = pwd, grievance.StSubmitted })
+			add(workflow.ViewAll, func(q *workflow.Query) { q.Order = workflow.ByCreated })
 		}
 	}
 	for _, c := range cases {
@@ -933,6 +927,27 @@ func benchInbox(ctx context.Context, a *app.App, mk marker, base string, client 
 		}
 	}
 	return nil
+}
+
+// inboxParams is an inbox query as the officers' API takes it.
+func inboxParams(q workflow.Query) string {
+	v := url.Values{"view": {string(q.View)}}
+	if q.State != "" {
+		v.Set("state", q.State)
+	}
+	if q.DepartmentID != 0 {
+		v.Set("department", fmt.Sprint(q.DepartmentID))
+	}
+	if q.DistrictID != 0 {
+		v.Set("district", fmt.Sprint(q.DistrictID))
+	}
+	switch q.Order {
+	case workflow.ByCreated:
+		v.Set("sort", "newest")
+	case workflow.ByPriority:
+		v.Set("sort", "priority")
+	}
+	return v.Encode()
 }
 
 func explainInbox(ctx context.Context, a *app.App, c inboxCase) error {

@@ -174,10 +174,15 @@ func (c *cli) migrate(args []string) error {
 		return err
 	}
 	defer a.Close()
-	applied, known, err := a.DB.Version(c.ctx)
+	ms, err := a.DB.Migrations()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "database %s is at schema version %d (this program knows %d)\n", app.DescribeDB(cfg), applied, known)
+	pending, _, err := a.DB.Status(c.ctx, a.DB.R())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "database %s has %d of the %d schema migrations this program knows (newest %03d_%s)\n",
+		app.DescribeDB(cfg), len(ms)-len(pending), len(ms), ms[len(ms)-1].Version, ms[len(ms)-1].Name)
 	return nil
 }

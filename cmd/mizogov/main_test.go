@@ -60,7 +60,7 @@ func dbEnvs(t *testing.T) map[string]map[string]string {
 func TestAdminCommands(t *testing.T) {
 	for name, env := range dbEnvs(t) {
 		t.Run(name, func(t *testing.T) {
-			if r := runCLI(t, env, "migrate"); r.code != 0 || !strings.Contains(r.stdout, "schema version") {
+			if r := runCLI(t, env, "migrate"); r.code != 0 || !strings.Contains(r.stdout, "schema migrations") {
 				t.Fatalf("migrate: %d %s %s", r.code, r.stdout, r.stderr)
 			}
 			r := runCLI(t, env, "user", "create", "--username", "Chief", "--name", "Chief Admin", "--role", "admin")

@@ -61,7 +61,8 @@ func (s *Service) CreateAPIKey(ctx context.Context, name string, scopes []string
 // CheckAPIKey returns the name of the integration holding key, if the key
 // is live and carries scope.
 func (s *Service) CheckAPIKey(ctx context.Context, key, scope string) (string, error) {
-	parts := strings.Split(key, "_")
+	// The secret is base64url and may itself hold "_": split twice only.
+	parts := strings.SplitN(key, "_", 3)
 	if len(parts) != 3 || parts[0] != "mzk" || len(key) > 100 {
 		return "", db.ErrNotFound
 	}

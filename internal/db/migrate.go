@@ -2,12 +2,12 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,38 +71,61 @@ const createVersions = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	applied_at TIMESTAMP NOT NULL
 )`
 
-// Version returns the newest applied migration and the newest known one.
-func (d *DB) Version(ctx context.Context) (applied, known int, err error) {
+// Status compares the applied migrations with the program's. Services
+// number their migrations in ranges of their own (CONTRIBUTING.md), so a
+// new service's migration can be lower than one already applied: pending
+// lists every known migration not yet applied, in order, and unknown the
+// applied versions this program does not know (a newer program migrated
+// the database).
+func (d *DB) Status(ctx context.Context, q Querier) (pending []Migration, unknown []int, err error) {
 	ms, err := d.Migrations()
 	if err != nil {
-		return 0, 0, err
+		return nil, nil, err
 	}
-	if len(ms) > 0 {
-		known = ms[len(ms)-1].Version
-	}
-	var v sql.NullInt64
-	err = d.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	applied := map[int]bool{}
+	rows, err := q.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		// A missing table means nothing was applied yet.
 		if strings.Contains(err.Error(), "schema_migrations") {
-			return 0, known, nil
+			return ms, nil, nil
 		}
-		return 0, known, err
+		return nil, nil, err
 	}
-	return int(v.Int64), known, nil
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, nil, err
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	for _, m := range ms {
+		if !applied[m.Version] {
+			pending = append(pending, m)
+		}
+		delete(applied, m.Version)
+	}
+	for v := range applied {
+		unknown = append(unknown, v)
+	}
+	slices.Sort(unknown)
+	return pending, unknown, nil
 }
 
 // CheckVersion fails unless the schema is exactly the one this program knows.
 func (d *DB) CheckVersion(ctx context.Context) error {
-	applied, known, err := d.Version(ctx)
+	pending, unknown, err := d.Status(ctx, d.r)
 	if err != nil {
 		return err
 	}
-	if applied > known {
-		return fmt.Errorf("%w (database %d, program %d)", ErrSchemaTooNew, applied, known)
+	if len(unknown) > 0 {
+		return fmt.Errorf("%w (database has migration %d, which this program does not know)", ErrSchemaTooNew, unknown[len(unknown)-1])
 	}
-	if applied < known {
-		return fmt.Errorf("%w (database %d, program %d)", ErrNotMigrated, applied, known)
+	if len(pending) > 0 {
+		return fmt.Errorf("%w (migration %03d_%s and %d more not applied)", ErrNotMigrated, pending[0].Version, pending[0].Name, len(pending)-1)
 	}
 	return nil
 }
@@ -111,10 +134,6 @@ func (d *DB) CheckVersion(ctx context.Context) error {
 // processes may call it at once: PostgreSQL serialises them with an advisory
 // lock, SQLite with its write lock.
 func (d *DB) Migrate(ctx context.Context) (int, error) {
-	ms, err := d.Migrations()
-	if err != nil {
-		return 0, err
-	}
 	conn, err := d.w.Conn(ctx)
 	if err != nil {
 		return 0, err
@@ -129,18 +148,15 @@ func (d *DB) Migrate(ctx context.Context) (int, error) {
 	if _, err := conn.ExecContext(ctx, createVersions); err != nil {
 		return 0, fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var cur sql.NullInt64
-	if err := conn.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&cur); err != nil {
+	pending, unknown, err := d.Status(ctx, conn)
+	if err != nil {
 		return 0, err
 	}
-	if len(ms) > 0 && int(cur.Int64) > ms[len(ms)-1].Version {
-		return 0, fmt.Errorf("%w (database %d, program %d)", ErrSchemaTooNew, cur.Int64, ms[len(ms)-1].Version)
+	if len(unknown) > 0 {
+		return 0, fmt.Errorf("%w (database has migration %d, which this program does not know)", ErrSchemaTooNew, unknown[len(unknown)-1])
 	}
 	applied := 0
-	for _, m := range ms {
-		if m.Version <= int(cur.Int64) {
-			continue
-		}
+	for _, m := range pending {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return applied, err

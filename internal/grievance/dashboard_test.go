@@ -188,7 +188,7 @@ func dashChoices(w *dashWorld) ([]grievance.DashDept, []grievance.DashDistrict, 
 	return w.s.DashChoices(context.Background())
 }
 
-func row(t *testing.T, rows []grievance.DashRow, key string) grievance.DashRow {
+func dashRowOf(t *testing.T, rows []grievance.DashRow, key string) grievance.DashRow {
 	t.Helper()
 	for _, r := range rows {
 		if r.Key == key {
@@ -233,14 +233,14 @@ func TestDashboardFigures(t *testing.T) {
 		if d.Total.Waiting != 1 {
 			t.Errorf("waiting = %d, want 1", d.Total.Waiting)
 		}
-		check(t, "January", row(t, d.Months, "2026-01").DashFigures, want{4, 1, 1, 0, 0, 1, "3", "100.0", "2.50"})
-		check(t, "February", row(t, d.Months, "2026-02").DashFigures, want{2, 1, 0, 0, 0, 0, "35", "0.0", ""})
-		check(t, "March", row(t, d.Months, "2026-03").DashFigures, want{1, 0, 0, 0, 0, 0, "", "", ""})
-		check(t, "December", row(t, d.Months, "2025-12").DashFigures, want{})
-		check(t, "PWD", row(t, d.Departments, "PWD").DashFigures, want{5, 2, 1, 2, 0, 0, "19", "66.7", "4.00"})
-		check(t, "PHED", row(t, d.Departments, "PHED").DashFigures, want{2, 0, 0, 2, 2, 1, "", "", "1.00"})
-		check(t, "Aizawl", row(t, d.Districts, "261").DashFigures, want{5, 2, 0, 3, 1, 1, "19", "50.0", "2.50"})
-		check(t, "Lunglei", row(t, d.Districts, w.lungleiCode).DashFigures, want{2, 0, 1, 1, 1, 0, "", "100.0", ""})
+		check(t, "January", dashRowOf(t, d.Months, "2026-01").DashFigures, want{4, 1, 1, 0, 0, 1, "3", "100.0", "2.50"})
+		check(t, "February", dashRowOf(t, d.Months, "2026-02").DashFigures, want{2, 1, 0, 0, 0, 0, "35", "0.0", ""})
+		check(t, "March", dashRowOf(t, d.Months, "2026-03").DashFigures, want{1, 0, 0, 0, 0, 0, "", "", ""})
+		check(t, "December", dashRowOf(t, d.Months, "2025-12").DashFigures, want{})
+		check(t, "PWD", dashRowOf(t, d.Departments, "PWD").DashFigures, want{5, 2, 1, 2, 0, 0, "19", "66.7", "4.00"})
+		check(t, "PHED", dashRowOf(t, d.Departments, "PHED").DashFigures, want{2, 0, 0, 2, 2, 1, "", "", "1.00"})
+		check(t, "Aizawl", dashRowOf(t, d.Districts, "261").DashFigures, want{5, 2, 0, 3, 1, 1, "19", "50.0", "2.50"})
+		check(t, "Lunglei", dashRowOf(t, d.Districts, w.lungleiCode).DashFigures, want{2, 0, 1, 1, 1, 0, "", "100.0", ""})
 
 		// Filters: one district; one department and one district; a custom period.
 		check(t, "Lunglei only", dashboard(t, w, "district="+w.lungleiCode).Total, want{2, 0, 1, 1, 1, 0, "", "100.0", ""})
@@ -267,8 +267,8 @@ func TestDashboardFigures(t *testing.T) {
 		}
 		d = dashboard(t, w, "")
 		check(t, "total after", d.Total, want{7, 2, 1, 4, 2, 1, "6", "100.0", "2.50"})
-		check(t, "February after", row(t, d.Months, "2026-02").DashFigures, want{2, 0, 0, 0, 0, 0, "", "", ""})
-		check(t, "March after", row(t, d.Months, "2026-03").DashFigures, want{1, 1, 0, 0, 0, 0, "9", "100.0", ""})
+		check(t, "February after", dashRowOf(t, d.Months, "2026-02").DashFigures, want{2, 0, 0, 0, 0, 0, "", "", ""})
+		check(t, "March after", dashRowOf(t, d.Months, "2026-03").DashFigures, want{1, 1, 0, 0, 0, 0, "9", "100.0", ""})
 	})
 }
 

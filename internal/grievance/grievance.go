@@ -34,6 +34,9 @@ var messagesFS embed.FS
 //go:embed notify/*.txt
 var notifyFS embed.FS
 
+//go:embed static/officer.css
+var officerCSS []byte
+
 // Templates are the service's pages.
 func Templates() fs.FS { sub, _ := fs.Sub(templatesFS, "templates"); return sub }
 
@@ -122,6 +125,7 @@ type Service struct {
 	Render   *web.Renderer
 	Log      *slog.Logger
 	Now      func() time.Time
+	BaseURL  string // the public URL, for absolute links (Open311)
 }
 
 func (s *Service) now() time.Time {

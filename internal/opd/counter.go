@@ -403,7 +403,7 @@ func (s *Service) counterCheckin(w http.ResponseWriter, r *http.Request) error {
 	tok, _ := strconv.Atoi(f.Values["token"])
 	b, err := s.CheckIn(r.Context(), auth.PrincipalOf(r), id, f.Values["card"], sid, tok)
 	if err != nil {
-		return s.formAgain(w, r, id, f, err)
+		return s.formAgain(w, r, id, f, "card", err)
 	}
 	http.Redirect(w, r, queueURL(id, "checkin", b.ID), http.StatusSeeOther)
 	return nil
@@ -430,7 +430,7 @@ func (s *Service) counterWalkin(w http.ResponseWriter, r *http.Request) error {
 	})
 	if err != nil {
 		f.Values["idempotency_key"] = idem.NewFormKey()
-		return s.formAgain(w, r, id, f, err)
+		return s.formAgain(w, r, id, f, "session_id", err)
 	}
 	next := queueURL(id, "walkin", res.Booking.ID)
 	if res.Replay != nil {
@@ -443,15 +443,16 @@ func (s *Service) counterWalkin(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// formAgain shows the queue with the form's problems, or the error page.
-func (s *Service) formAgain(w http.ResponseWriter, r *http.Request, deptID int64, f *web.Form, err error) error {
+// formAgain shows the queue with the form's problems, or the error page. A
+// problem that is not about one field is shown at field (the form's first).
+func (s *Service) formAgain(w http.ResponseWriter, r *http.Request, deptID int64, f *web.Form, field string, err error) error {
 	e := web.AsError(err)
 	if e.Status >= 500 || e.Status == http.StatusNotFound && e.Fields == nil {
 		return err
 	}
 	if e.Fields == nil {
 		e.Fields = &web.Fields{}
-		e.Fields.Add("card", e.Key, e.Args...)
+		e.Fields.Add(field, e.Key, e.Args...)
 	}
 	f.Errors = e.Fields
 	return s.renderQueue(w, r, e.Status, deptID, f, "", nil)

@@ -663,7 +663,7 @@ func (e *Engine) record(ctx context.Context, tx *db.Tx, d *Definition, s Step, a
 	return e.notify(ctx, tx, s, actor, notices, data)
 }
 
-// notify queues each notice of a step for its recipients (never the actor).
+// notify queues each notice of a step for its recipients (never the actor, but for a creation's acknowledgement).
 func (e *Engine) notify(ctx context.Context, tx *db.Tx, s Step, actor Actor, notices []Notice, extra map[string]string) error {
 	if e.Notify == nil || len(notices) == 0 {
 		return nil
@@ -678,7 +678,12 @@ func (e *Engine) notify(ctx context.Context, tx *db.Tx, s Step, actor Actor, not
 		data[k] = v
 	}
 	b, _ := ctx.Value(batchKey{}).(*noticeBatch)
-	sent := map[int64]bool{actor.ID: true}
+	// Nobody is told of their own step, except that the owner who opens a
+	// case gets its acknowledgement (the reference number is in it).
+	sent := map[int64]bool{}
+	if s.Action != "create" {
+		sent[actor.ID] = true
+	}
 	for _, n := range notices {
 		var people []int64
 		switch n.To {

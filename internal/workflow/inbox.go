@@ -61,6 +61,11 @@ type Query struct {
 	After        string // the Next of the previous page
 	Limit        int    // default 50, at most 200
 	Now          time.Time
+
+	// Where, when set, adds a condition on the case row c (a service's own
+	// filter, e.g. EXISTS on its table); bind each value with arg, which
+	// returns its placeholder.
+	Where func(arg func(any) string) string
 }
 
 // Page is one page of an inbox.
@@ -199,6 +204,11 @@ func (e *Engine) InboxSQL(q Query) (string, []any, Order, error) {
 	}
 	if q.DistrictID != 0 {
 		where = append(where, "c.district_id = "+arg(q.DistrictID))
+	}
+	if q.Where != nil {
+		if w := q.Where(arg); w != "" {
+			where = append(where, "("+w+")")
+		}
 	}
 	order := q.Order
 	if closedState && order != ByCreated {
