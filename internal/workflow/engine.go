@@ -350,6 +350,8 @@ type Act struct {
 	// sweep uses it to re-check a rung under the transaction).
 	check func(Case) bool
 	rung  *Escalation // the sweep's escalation: the level and queue the case ends in
+	// loaded is the case as the sweep read it (its version guards the update).
+	loaded *Case
 }
 
 // Step is the result of an action: the case before and after, and what was recorded.
@@ -389,11 +391,13 @@ func IsChanged(err error) bool {
 // case's state, the actor's roles and the required input, updates the case
 // if its version is still the one the actor saw, and records the step.
 func (e *Engine) Act(ctx context.Context, tx *db.Tx, in Act) (Step, error) {
-	c, err := e.Get(ctx, tx, in.CaseID)
-	if errors.Is(err, db.ErrNotFound) {
+	var c Case
+	var err error
+	if in.loaded != nil {
+		c = *in.loaded
+	} else if c, err = e.Get(ctx, tx, in.CaseID); errors.Is(err, db.ErrNotFound) {
 		return Step{}, web.NotFound()
-	}
-	if err != nil {
+	} else if err != nil {
 		return Step{}, err
 	}
 	d := e.Definition(c.Type)
