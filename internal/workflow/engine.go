@@ -744,7 +744,7 @@ func newNoticeBatch() *noticeBatch {
 	return &noticeBatch{holders: map[holderKey][]int64{}, contact: map[int64][3]string{}}
 }
 
-// roleHolders is the package's roleHolders, remembered for the batch (b may be nil).
+// roleHolders is the package's roleHolders, remembered for the sweep (b may be nil).
 func (b *noticeBatch) roleHolders(ctx context.Context, q db.Querier, role string, dept, district int64) ([]int64, error) {
 	if b == nil {
 		return roleHolders(ctx, q, role, dept, district)
@@ -760,7 +760,7 @@ func (b *noticeBatch) roleHolders(ctx context.Context, q db.Querier, role string
 	return ids, err
 }
 
-// messages builds a person's messages for a template, reading their contact once per batch.
+// messages builds a person's messages for a template, reading their contact once a sweep.
 func (b *noticeBatch) messages(ctx context.Context, q db.Querier, n *notify.Service, person int64, template string, data map[string]string) ([]notify.Message, error) {
 	ct, ok := b.contact[person]
 	if !ok {
