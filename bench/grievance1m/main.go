@@ -59,7 +59,7 @@ var (
 	schema     = flag.String("schema", "grievance1m", "PostgreSQL schema for the data set")
 	rebuild    = flag.Bool("rebuild", false, "build the data set again even if one exists")
 	months     = flag.Int("months", 26, "months of history")
-	stuck      = flag.Float64("stuck", 0.015, "share of grievances left open long past their due time")
+	stuck      = flag.Float64("stuck", 0.005, "share of grievances left open long past their due time")
 	requests   = flag.Int("requests", 300, "requests per measured scenario")
 	conc       = flag.Int("c", 1, "concurrent clients per scenario")
 	explain    = flag.Bool("explain", false, "print the query plan of each inbox query")
@@ -594,10 +594,10 @@ func (g *gen) grievance(id int64, created time.Time) ([]any, [][]any, []any) {
 	}
 	outcome := r.Float64()
 	assignAt := created.Add(days(0.2 + r.Float64()*2))
-	if stuck {
-		closeIn = 1e6
-	}
 	closeAt := created.Add(days(closeIn))
+	if stuck {
+		closeAt = g.now.AddDate(100, 0, 0) // never, within the data set
+	}
 	person := func(list []int64) any {
 		if len(list) == 0 {
 			return gro

@@ -106,7 +106,7 @@ func (s *Service) allDashMonths(ctx context.Context, now time.Time) ([]int, erro
 		return nil, err
 	}
 	var out []int
-	for m, last := monthOf(first), monthOf(now); m <= last; m = addMonths(m, 1) {
+	for m, last := max(monthOf(first), dashFirstMonth), min(monthOf(now), dashLastMonth); m <= last; m = addMonths(m, 1) {
 		out = append(out, m)
 	}
 	return out, nil
@@ -158,11 +158,16 @@ func (s *Service) changedDashMonths(ctx context.Context, since time.Time) ([]int
 	}
 	out := make([]int, 0, len(set))
 	for m := range set {
-		out = append(out, m)
+		if m >= dashFirstMonth && m <= dashLastMonth { // a clock gone wrong must not stop the refresh
+			out = append(out, m)
+		}
 	}
 	sort.Ints(out)
 	return out, nil
 }
+
+// The months the summary can hold (migration 016's CHECK).
+const dashFirstMonth, dashLastMonth = 200001, 299912
 
 type dashKey struct{ dept, dist int64 }
 
