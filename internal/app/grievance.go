@@ -5,6 +5,7 @@ import (
 
 	"mizogov/internal/auth"
 	"mizogov/internal/grievance"
+	"mizogov/internal/jobs"
 	"mizogov/internal/web"
 )
 
@@ -33,6 +34,8 @@ func (a *App) buildGrievance(ctx context.Context) error {
 	if err := a.Workflow.Register(grievance.Workflow()); err != nil {
 		return err
 	}
+	jobs.Register(a.Jobs, &grievance.DashRefreshWorker{S: svc})
+	a.Jobs.Every(grievance.DashRefreshEvery, grievance.DashRefreshArgs{})
 	a.Web.Mount(svc.Routes()...)
 	a.Web.FormatErrors("/open311/", svc.Open311Error)
 	a.seeders = append(a.seeders, seeder{"grievance", svc.SeedDemo})

@@ -42,6 +42,9 @@ func (s *Service) Routes() []web.Route {
 		{Pattern: "POST /grievances/categories/{id}", Perm: PermManage, Handler: s.categoryPost},
 
 		// Public dashboard.
+		{Pattern: "GET /grievances/dashboard", Perm: web.Public, Handler: s.dashboardPage},
+		{Pattern: "GET /grievances/dashboard.csv", Perm: web.Public, Handler: s.dashboardCSV},
+		{Pattern: "GET /grievances/dashboard.css", Perm: web.Public, Handler: s.dashboardStyles},
 
 		// JSON API.
 		{Pattern: "POST /api/v1/grievances", Perm: PermFile, Handler: s.apiFile, MaxBody: MaxAPIFilingBody, API: &web.APIDoc{Tag: "grievances",

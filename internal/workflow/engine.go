@@ -350,6 +350,8 @@ type Act struct {
 	// sweep uses it to re-check a rung under the transaction).
 	check func(Case) bool
 	rung  *Escalation // the sweep's escalation: the level and queue the case ends in
+	// loaded is the case as the sweep read it (its version guards the update).
+	loaded *Case
 }
 
 // Step is the result of an action: the case before and after, and what was recorded.
@@ -389,11 +391,13 @@ func IsChanged(err error) bool {
 // case's state, the actor's roles and the required input, updates the case
 // if its version is still the one the actor saw, and records the step.
 func (e *Engine) Act(ctx context.Context, tx *db.Tx, in Act) (Step, error) {
-	c, err := e.Get(ctx, tx, in.CaseID)
-	if errors.Is(err, db.ErrNotFound) {
+	var c Case
+	var err error
+	if in.loaded != nil {
+		c = *in.loaded
+	} else if c, err = e.Get(ctx, tx, in.CaseID); errors.Is(err, db.ErrNotFound) {
 		return Step{}, web.NotFound()
-	}
-	if err != nil {
+	} else if err != nil {
 		return Step{}, err
 	}
 	d := e.Definition(c.Type)
@@ -464,12 +468,8 @@ func (e *Engine) Act(ctx context.Context, tx *db.Tx, in Act) (Step, error) {
 		return Step{}, err
 	}
 	n := e.next(d, c, a, in, cal, now)
-	res, err := tx.ExecContext(ctx, `UPDATE wf_cases SET state = $3, version = version + 1, open = $4, paused = $5,
-		department_id = $6, district_id = $7, assignee_id = $8, assigned_role = $9, level = $10, updated_at = $11,
-		state_since = $12, state_due = $13, due_at = $14, paused_at = $15, return_state = $16, closed_at = $17
-		WHERE id = $1 AND version = $2`,
-		c.ID, c.Version, n.State, n.Open, n.Paused, nullID(n.DepartmentID), nullID(n.DistrictID), nullID(n.AssigneeID),
-		n.Role, n.Level, now, n.StateSince, nullTime(n.StateDue), nullTime(n.DueAt), nullTime(n.PausedAt), n.ReturnState, nullTime(n.ClosedAt))
+	setSQL, args := changedColumns(c, n, now)
+	res, err := tx.ExecContext(ctx, `UPDATE wf_cases SET `+setSQL+` WHERE id = $1 AND version = $2`, args...)
 	if err != nil {
 		if db.IsForeignKey(err) {
 			return Step{}, web.BadRequest("workflow.bad_reference")
@@ -487,6 +487,38 @@ func (e *Engine) Act(ctx context.Context, tx *db.Tx, in Act) (Step, error) {
 }
 
 var errSkip = errors.New("workflow: skipped")
+
+// changedColumns is the SET list of an action's UPDATE: the version, the
+// time, and only the columns whose values change. An index is rewritten
+// only when a column it holds is assigned (SQLite) or changes (PostgreSQL
+// can then update in place), so an escalation or a note touches two or
+// three of wf_cases' indexes rather than all of them. The version check
+// in the WHERE clause guarantees the other columns still hold what c says.
+func changedColumns(c, n Case, now time.Time) (string, []any) {
+	args := []any{c.ID, c.Version, now}
+	set := []string{"version = version + 1", "updated_at = $3"}
+	add := func(col string, changed bool, v any) {
+		if changed {
+			args = append(args, v)
+			set = append(set, col+" = $"+strconv.Itoa(len(args)))
+		}
+	}
+	add("state", n.State != c.State, n.State)
+	add("open", n.Open != c.Open, n.Open)
+	add("paused", n.Paused != c.Paused, n.Paused)
+	add("department_id", n.DepartmentID != c.DepartmentID, nullID(n.DepartmentID))
+	add("district_id", n.DistrictID != c.DistrictID, nullID(n.DistrictID))
+	add("assignee_id", n.AssigneeID != c.AssigneeID, nullID(n.AssigneeID))
+	add("assigned_role", n.Role != c.Role, n.Role)
+	add("level", n.Level != c.Level, n.Level)
+	add("state_since", !n.StateSince.Equal(c.StateSince), n.StateSince)
+	add("state_due", !n.StateDue.Equal(c.StateDue), nullTime(n.StateDue))
+	add("due_at", !n.DueAt.Equal(c.DueAt), nullTime(n.DueAt))
+	add("paused_at", !n.PausedAt.Equal(c.PausedAt), nullTime(n.PausedAt))
+	add("return_state", n.ReturnState != c.ReturnState, n.ReturnState)
+	add("closed_at", !n.ClosedAt.Equal(c.ClosedAt), nullTime(n.ClosedAt))
+	return strings.Join(set, ", "), args
+}
 
 // next computes the case after action a.
 func (e *Engine) next(d *Definition, c Case, a *Action, in Act, cal *Calendar, now time.Time) Case {
@@ -649,6 +681,7 @@ func (e *Engine) notify(ctx context.Context, tx *db.Tx, s Step, actor Actor, not
 	for k, v := range extra {
 		data[k] = v
 	}
+	b, _ := ctx.Value(batchKey{}).(*noticeBatch)
 	// Nobody is told of their own step, except that the owner who opens a
 	// case gets its acknowledgement (the reference number is in it).
 	sent := map[int64]bool{}
@@ -663,7 +696,7 @@ func (e *Engine) notify(ctx context.Context, tx *db.Tx, s Step, actor Actor, not
 		case Assignee:
 			people = []int64{c.AssigneeID}
 		default:
-			ids, err := roleHolders(ctx, tx, n.To, c.DepartmentID, c.DistrictID)
+			ids, err := b.roleHolders(ctx, tx, n.To, c.DepartmentID, c.DistrictID)
 			if err != nil {
 				return err
 			}
@@ -674,12 +707,71 @@ func (e *Engine) notify(ctx context.Context, tx *db.Tx, s Step, actor Actor, not
 				continue
 			}
 			sent[p] = true
+			if b != nil {
+				msgs, err := b.messages(ctx, tx, e.Notify, p, n.Template, data)
+				if err != nil {
+					return err
+				}
+				b.msgs = append(b.msgs, msgs...)
+				continue
+			}
 			if _, err := e.Notify.EnqueueFor(ctx, tx, p, n.Template, data); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// noticeBatch collects the notifications of many steps taken in one
+// transaction (a sweep's batch), so that they are queued together with a
+// single delivery job, and remembers for the whole sweep who holds a role
+// where and how to reach each person, which its steps mostly share.
+type noticeBatch struct {
+	msgs    []notify.Message
+	holders map[holderKey][]int64
+	contact map[int64][3]string // phone, email, language
+}
+
+type holderKey struct {
+	role       string
+	dept, dist int64
+}
+
+type batchKey struct{}
+
+func newNoticeBatch() *noticeBatch {
+	return &noticeBatch{holders: map[holderKey][]int64{}, contact: map[int64][3]string{}}
+}
+
+// roleHolders is the package's roleHolders, remembered for the sweep (b may be nil).
+func (b *noticeBatch) roleHolders(ctx context.Context, q db.Querier, role string, dept, district int64) ([]int64, error) {
+	if b == nil {
+		return roleHolders(ctx, q, role, dept, district)
+	}
+	k := holderKey{role, dept, district}
+	if ids, ok := b.holders[k]; ok {
+		return ids, nil
+	}
+	ids, err := roleHolders(ctx, q, role, dept, district)
+	if err == nil {
+		b.holders[k] = ids
+	}
+	return ids, err
+}
+
+// messages builds a person's messages for a template, reading their contact once a sweep.
+func (b *noticeBatch) messages(ctx context.Context, q db.Querier, n *notify.Service, person int64, template string, data map[string]string) ([]notify.Message, error) {
+	ct, ok := b.contact[person]
+	if !ok {
+		var phone, email sql.NullString
+		if err := q.QueryRowContext(ctx, `SELECT phone, email, lang FROM people WHERE id = $1`, person).Scan(&phone, &email, &ct[2]); err != nil {
+			return nil, fmt.Errorf("notify person %d: %w", person, err)
+		}
+		ct[0], ct[1] = phone.String, email.String
+		b.contact[person] = ct
+	}
+	return n.MessagesTo(person, ct[0], ct[1], ct[2], template, data), nil
 }
 
 // roleHolders lists the active people holding role in a jurisdiction that

@@ -515,6 +515,10 @@ func TestSweepEscalatesAndIsolatesFailures(t *testing.T) {
 		if n := count(t, d, `SELECT COUNT(*) FROM outbox WHERE template = 'permit.escalated' AND recipient = '+919862000002'`); n != 3 {
 			t.Fatalf("%d escalation notices", n)
 		}
+		// A batch's notices go out with one delivery job, not one each.
+		if n := count(t, d, `SELECT COUNT(*) FROM river_job WHERE kind = 'notify_deliver_batch'`); n != 1 {
+			t.Fatalf("%d batch delivery jobs", n)
+		}
 		// The next sweep does the failed case and nothing twice.
 		f.e.failCase = nil
 		res, _ = f.e.Sweep(ctx)
