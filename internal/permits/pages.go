@@ -101,7 +101,14 @@ func (s *Service) once(w http.ResponseWriter, r *http.Request, body []byte, fn f
 		http.Redirect(w, r, string(resp.Body), resp.Status)
 		return nil
 	}
-	idem.Replay(w, &resp)
+	if replay != nil {
+		idem.Replay(w, &resp)
+		return nil
+	}
+	// The first answer: not marked as a replay.
+	w.Header().Set("Content-Type", resp.ContentType)
+	w.WriteHeader(resp.Status)
+	w.Write(resp.Body)
 	return nil
 }
 
