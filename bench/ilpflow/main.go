@@ -227,6 +227,10 @@ func run(workers int, dur time.Duration, dbURL string, gate bool, addr string) e
 	var issued int
 	a.DB.R().QueryRowContext(ctx, `SELECT COUNT(*) FROM permits`).Scan(&issued)
 	fmt.Printf("permits in the register: %d\n", issued)
+	if showSteps {
+		gs := a.DB.Group().Stats()
+		fmt.Printf("group commit: %d calls in %d transactions (largest %d), writer busy %.1fs\n", gs.Calls, gs.Batches, gs.Largest, gs.Busy.Seconds())
+	}
 	return nil
 }
 

@@ -256,7 +256,7 @@ func (s *Service) Start(ctx context.Context, demandID, payerID int64, returnURL 
 	}
 	txn := newTxnID(s.now())
 	var d Demand
-	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
+	err := s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
 		d, err = s.demand(ctx, tx, demandID)
 		if errors.Is(err, db.ErrNotFound) {
@@ -286,14 +286,19 @@ func (s *Service) Start(ctx context.Context, demandID, payerID int64, returnURL 
 	ref, err := g.CreateOrder(ctx, Order{TxnID: txn, AmountPaise: d.AmountPaise, Description: d.Description, PayerName: d.PayerName,
 		CallbackURL: "/pay/callback/" + g.Name()})
 	if err != nil {
-		s.DB.Tx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+		failure := "gateway: " + truncate(err.Error(), 200)
+		s.DB.Group().Do(context.WithoutCancel(ctx), func(ctx context.Context, tx *db.Tx) error {
 			_, e := tx.ExecContext(ctx, `UPDATE pay_payments SET status = 'failed', failure = $2, completed_at = $3 WHERE txn_id = $1 AND status = 'pending'`,
-				txn, "gateway: "+truncate(err.Error(), 200), db.Time(s.now()))
+				txn, failure, db.Time(s.now()))
 			return e
 		})
 		return Started{}, web.NewError(http.StatusBadGateway, "gateway_unavailable", "payments.gateway_unavailable")
 	}
-	if _, err := s.DB.W().ExecContext(ctx, `UPDATE pay_payments SET order_id = $2 WHERE txn_id = $1`, txn, ref.OrderID); err != nil {
+	err = s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE pay_payments SET order_id = $2 WHERE txn_id = $1`, txn, ref.OrderID)
+		return err
+	})
+	if err != nil {
 		return Started{}, err
 	}
 	return Started{TxnID: txn, OrderID: ref.OrderID, RedirectURL: ref.RedirectURL, Test: g.Test()}, nil
@@ -324,7 +329,7 @@ func (s *Service) HandleCallback(ctx context.Context, gateway string, v url.Valu
 		return Settled{}, ErrStale
 	}
 	var out Settled
-	err = s.DB.Tx(ctx, func(tx *db.Tx) error {
+	err = s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pay_callbacks (gateway, callback_id, received_at) VALUES ($1, $2, $3)`,
 			gateway, cb.ID, db.Time(s.now())); err != nil {
 			if db.IsUnique(err) {

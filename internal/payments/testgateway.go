@@ -46,8 +46,12 @@ func (g *TestGateway) CreateOrder(ctx context.Context, o Order) (OrderRef, error
 	b := make([]byte, 16)
 	rand.Read(b)
 	id := "test_" + hex.EncodeToString(b)
-	_, err := g.DB.W().ExecContext(ctx, `INSERT INTO pay_test_orders (order_id, txn_id, amount_paise, description, status, callback_url, created_at)
-		VALUES ($1, $2, $3, $4, 'created', $5, $6)`, id, o.TxnID, o.AmountPaise, o.Description, o.CallbackURL, db.Time(g.now()))
+	// Through the group-commit writer, like the payment rows around it.
+	err := g.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO pay_test_orders (order_id, txn_id, amount_paise, description, status, callback_url, created_at)
+			VALUES ($1, $2, $3, $4, 'created', $5, $6)`, id, o.TxnID, o.AmountPaise, o.Description, o.CallbackURL, db.Time(g.now()))
+		return err
+	})
 	if err != nil {
 		return OrderRef{}, err
 	}
@@ -84,12 +88,18 @@ func (g *TestGateway) Complete(ctx context.Context, orderID string, paid bool) (
 	if paid {
 		status, outcome = "paid", Success
 	}
-	res, err := g.DB.W().ExecContext(ctx, `UPDATE pay_test_orders SET status = $2 WHERE order_id = $1 AND status = 'created'`, orderID, status)
+	err = g.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE pay_test_orders SET status = $2 WHERE order_id = $1 AND status = 'created'`, orderID, status)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return web.Conflict("payments.test_order_done")
+		}
+		return nil
+	})
 	if err != nil {
 		return "", err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return "", web.Conflict("payments.test_order_done")
 	}
 	b := make([]byte, 12)
 	rand.Read(b)

@@ -2,6 +2,7 @@ package permits
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -92,8 +93,8 @@ func (s *Service) apiApply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.once(w, r, body, func(tx *db.Tx) (idem.Response, error) {
-		a, err := s.applyTx(r.Context(), tx, me(r).ID, in)
+	return s.once(w, r, body, func(ctx context.Context, tx *db.Tx) (idem.Response, error) {
+		a, err := s.applyTx(ctx, tx, me(r).ID, in)
 		if err != nil {
 			return idem.Response{}, err
 		}

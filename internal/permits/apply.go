@@ -16,7 +16,7 @@ import (
 // draft, or submits it at once when in.Submit is set.
 func (s *Service) Apply(ctx context.Context, person int64, in ApplyInput) (Application, error) {
 	var out Application
-	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
+	err := s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
 		out, err = s.applyTx(ctx, tx, person, in)
 		return err
@@ -228,7 +228,7 @@ func staleOr(err error) error {
 // no sponsor is needed or the sponsor has confirmed, to the issuing office.
 func (s *Service) Submit(ctx context.Context, person, id int64) (Application, error) {
 	var out Application
-	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
+	err := s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
 		a, err := s.own(ctx, tx, person, id)
 		if err != nil {
 			return err

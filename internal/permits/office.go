@@ -161,7 +161,7 @@ func (s *Service) Act(ctx context.Context, p *auth.Principal, id int64, in Offic
 		e.Code = "unknown_action"
 		return out, e
 	}
-	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
+	err := s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
 		a, _, err := s.officeApp(ctx, tx, p, id)
 		if err != nil {
 			return err

@@ -54,30 +54,43 @@ func formErr(f *web.Form, err error, field string) error {
 // once runs fn in one transaction with the request's idempotency key (the
 // Idempotency-Key header or the form's hidden field): a repeat gets the
 // first answer again and changes nothing.
-func (s *Service) once(w http.ResponseWriter, r *http.Request, body []byte, fn func(tx *db.Tx) (idem.Response, error)) error {
-	ctx := r.Context()
+//
+// The work goes to the group-commit writer (db.Group): fn must use the ctx
+// it is given, never the request's, whose end would interrupt a statement
+// and so roll back the whole shared transaction. A repeat of a committed
+// request is answered from a reader without taking the writer; a twin in
+// the same batch finds the first's key in the shared transaction.
+func (s *Service) once(w http.ResponseWriter, r *http.Request, body []byte, fn func(ctx context.Context, tx *db.Tx) (idem.Response, error)) error {
 	k, has, err := idem.FromRequest(r, body)
 	if err != nil {
 		return err
 	}
 	var resp idem.Response
 	var replay *idem.Response
-	err = s.DB.Tx(ctx, func(tx *db.Tx) error {
-		if has {
-			var err error
-			if replay, err = idem.Lookup(ctx, tx, k); err != nil || replay != nil {
-				return err
-			}
-		}
-		var err error
-		if resp, err = fn(tx); err != nil {
+	if has {
+		if replay, err = idem.Lookup(r.Context(), s.DB.R(), k); err != nil {
 			return err
 		}
-		if has {
-			return idem.Save(ctx, tx, k, resp, s.now())
-		}
-		return nil
-	})
+	}
+	if replay == nil {
+		err = s.DB.Group().Do(r.Context(), func(ctx context.Context, tx *db.Tx) error {
+			replay = nil
+			if has {
+				var err error
+				if replay, err = idem.Lookup(ctx, tx, k); err != nil || replay != nil {
+					return err
+				}
+			}
+			var err error
+			if resp, err = fn(ctx, tx); err != nil {
+				return err
+			}
+			if has {
+				return idem.Save(ctx, tx, k, resp, s.now())
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -88,7 +101,14 @@ func (s *Service) once(w http.ResponseWriter, r *http.Request, body []byte, fn f
 		http.Redirect(w, r, string(resp.Body), resp.Status)
 		return nil
 	}
-	idem.Replay(w, &resp)
+	if replay != nil {
+		idem.Replay(w, &resp)
+		return nil
+	}
+	// The first answer: not marked as a replay.
+	w.Header().Set("Content-Type", resp.ContentType)
+	w.WriteHeader(resp.Status)
+	w.Write(resp.Body)
 	return nil
 }
 
@@ -227,8 +247,8 @@ func (s *Service) applyPost(w http.ResponseWriter, r *http.Request) error {
 	v := f.Values
 	in := ApplyInput{Type: v["type"], Purpose: v["purpose"], Places: v["places"], EntryPoint: v["entry_point"], EntryDate: v["entry_date"],
 		LocalContact: v["local_contact"], SponsorEPIC: v["sponsor_epic"], GSTNumber: v["gst_number"], Members: []MemberInput{memberFromForm(v)}}
-	err := s.once(w, r, []byte(r.PostForm.Encode()), func(tx *db.Tx) (idem.Response, error) {
-		a, err := s.applyTx(r.Context(), tx, me(r).ID, in)
+	err := s.once(w, r, []byte(r.PostForm.Encode()), func(ctx context.Context, tx *db.Tx) (idem.Response, error) {
+		a, err := s.applyTx(ctx, tx, me(r).ID, in)
 		if err != nil {
 			return idem.Response{}, err
 		}

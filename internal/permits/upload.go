@@ -47,7 +47,7 @@ func (s *Service) Attach(ctx context.Context, person, id, memberID int64, kind s
 		return Application{}, err
 	}
 	var out Application
-	err = s.DB.Tx(ctx, func(tx *db.Tx) error {
+	err = s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
 		a, err := s.own(ctx, tx, person, id)
 		if err != nil {
 			return err
