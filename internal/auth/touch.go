@@ -18,6 +18,9 @@ import (
 // touchDelay is how long refreshes gather before they are written.
 const touchDelay = 2 * time.Second
 
+// touchChunk is how many refreshes one transaction writes.
+const touchChunk = 200
+
 type touches struct {
 	mu       sync.Mutex
 	pending  map[int64]time.Time // session id → last seen, not yet being written
@@ -59,14 +62,26 @@ func (s *Service) writeTouches() {
 	s.touched.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
-		for id, t := range batch {
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2`, id, db.Time(t)); err != nil {
-				return err
+	// In transactions of touchChunk rows: the single writer is free between
+	// them, so bookings and filings arriving meanwhile do not wait behind
+	// thousands of refreshes.
+	ids := make([]int64, 0, len(batch))
+	for id := range batch {
+		ids = append(ids, id)
+	}
+	var err error
+	for len(ids) > 0 && err == nil {
+		chunk := ids[:min(touchChunk, len(ids))]
+		ids = ids[len(chunk):]
+		err = s.DB.Tx(ctx, func(tx *db.Tx) error {
+			for _, id := range chunk {
+				if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2`, id, db.Time(batch[id])); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	s.touched.mu.Lock()
 	defer s.touched.mu.Unlock()
 	s.touched.inflight = nil

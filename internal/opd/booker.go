@@ -60,6 +60,14 @@ type fullKey struct {
 // node (PostgreSQL) is seen after at most this long.
 const fullFor = time.Second
 
+// Gathering under steady load: a batch smaller than gatherMin, formed
+// within gatherAfter of the previous commit, waits up to gatherFor.
+const (
+	gatherMin   = 32
+	gatherAfter = 5 * time.Millisecond
+	gatherFor   = 2 * time.Millisecond
+)
+
 // BatchStats count what the writer did (for metrics and the load command).
 type BatchStats struct {
 	Batches  int64         // transactions committed
@@ -185,6 +193,7 @@ func (b *Booker) loop() {
 	timer := time.NewTimer(idle)
 	defer timer.Stop()
 	var retry []*BookRequest
+	var lastCommit time.Time
 	for {
 		var first *BookRequest
 		if len(retry) > 0 {
@@ -216,7 +225,25 @@ func (b *Booker) loop() {
 				break fill
 			}
 		}
+		// Under steady load (the last commit just ended) a small batch
+		// waits up to gatherFor for more requests, so that a commit's fixed
+		// cost is shared by more bookings and the writer keeps ahead of the
+		// arrivals; a booking after a quiet spell is committed at once.
+		if len(batch) < gatherMin && time.Since(lastCommit) < gatherAfter {
+			deadline := time.NewTimer(gatherFor)
+		gather:
+			for len(batch) < maxBatch {
+				select {
+				case r := <-b.queue:
+					batch = append(batch, r)
+				case <-deadline.C:
+					break gather
+				}
+			}
+			deadline.Stop()
+		}
 		retry = b.run(batch)
+		lastCommit = time.Now()
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
