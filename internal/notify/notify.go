@@ -201,7 +201,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	if err != nil {
 		return err
 	}
-	if err := w.s.record(ctx, w.s.DB.W(), o); err != nil {
+	// Outcomes are written through group commit: many deliveries finishing
+	// together share one transaction with the requests that queued them.
+	if err := w.s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error { return w.s.record(ctx, tx, o) }); err != nil {
 		return err
 	}
 	return o.jobResult()
@@ -240,7 +242,7 @@ func (w *deliverBatchWorker) Work(ctx context.Context, job *river.Job[deliverBat
 		}
 		outs = append(outs, o)
 	}
-	err := s.DB.Tx(ctx, func(tx *db.Tx) error {
+	err := s.DB.Group().Do(ctx, func(ctx context.Context, tx *db.Tx) error {
 		for _, o := range outs {
 			if err := s.record(ctx, tx, o); err != nil {
 				return err
