@@ -41,7 +41,7 @@ func (s *Service) accountPage(w http.ResponseWriter, r *http.Request) error {
 func (s *Service) accountProfile(w http.ResponseWriter, r *http.Request) error {
 	f := web.NewForm(r, "name", "lang")
 	if err := s.UpdateProfile(r.Context(), PrincipalOf(r), f.Values["name"], f.Values["lang"]); err != nil {
-		if err := fieldErr(f, err, "name"); err != nil {
+		if err := f.Refused(err, "name"); err != nil {
 			return err
 		}
 		return s.renderAccount(w, r, http.StatusUnprocessableEntity, f, "")
@@ -54,7 +54,7 @@ func (s *Service) accountPassword(w http.ResponseWriter, r *http.Request) error 
 	f := web.NewForm(r)
 	err := s.ChangePassword(r.Context(), PrincipalOf(r), r.PostFormValue("old"), r.PostFormValue("new"), r.PostFormValue("confirm"))
 	if err != nil {
-		if err := fieldErr(f, err, "old"); err != nil {
+		if err := f.Refused(err, "old"); err != nil {
 			return err
 		}
 		return s.renderAccount(w, r, http.StatusUnprocessableEntity, f, "")

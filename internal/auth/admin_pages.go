@@ -101,7 +101,7 @@ func (s *Service) adminDepartmentSave(w http.ResponseWriter, r *http.Request) er
 		page = "auth/admin_department.html"
 	}
 	if _, err := s.SaveDepartment(r.Context(), PrincipalOf(r), d); err != nil {
-		if err := fieldErr(f, err, "name"); err != nil {
+		if err := f.Refused(err, "name"); err != nil {
 			return err
 		}
 		list, _ := s.Store.Departments(r.Context())
@@ -181,7 +181,7 @@ func (s *Service) adminOfficerCreate(w http.ResponseWriter, r *http.Request) err
 	}
 	cred, err := s.CreateStaff(r.Context(), PrincipalOf(r), in)
 	if err != nil {
-		if err := fieldErr(&d.Form, err, "username"); err != nil {
+		if err := d.Form.Refused(err, "username"); err != nil {
 			return err
 		}
 		return s.Render.Page(w, r, http.StatusUnprocessableEntity, "auth/admin_officer_new.html", d)
@@ -237,7 +237,7 @@ func (s *Service) adminGrantAdd(w http.ResponseWriter, r *http.Request) error {
 			http.Redirect(w, r, "/admin/officers/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 			return nil
 		}
-		if err := fieldErr(f, err, "role"); err != nil {
+		if err := f.Refused(err, "role"); err != nil {
 			return err
 		}
 	}

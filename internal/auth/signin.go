@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"net/http"
 
 	"mizogov/internal/web"
@@ -14,27 +13,6 @@ type signinData struct {
 	Masked string
 	Demo   bool
 	Recent []any // set when a code was sent moments ago: "seconds", n
-}
-
-// fieldErr turns a service error into field errors on the form, so the page
-// can show it where the person is looking; other errors pass through.
-func fieldErr(f *web.Form, err error, field string) error {
-	var e *web.Error
-	if !errors.As(err, &e) {
-		return err
-	}
-	switch e.Status {
-	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests:
-	default:
-		return err // 401, 403, 404 and 5xx keep their own pages
-	}
-	if !e.Fields.Empty() {
-		f.Errors = e.Fields
-		return nil
-	}
-	f.Errors = &web.Fields{}
-	f.Errors.Add(field, e.Key, e.Args...)
-	return nil
 }
 
 func (s *Service) signinPage(w http.ResponseWriter, r *http.Request) error {
@@ -58,7 +36,7 @@ func (s *Service) otpSend(w http.ResponseWriter, r *http.Request) error {
 		return s.Render.Page(w, r, http.StatusOK, "auth/signin_code.html", data)
 	}
 	if err != nil {
-		if err := fieldErr(&data.Form, err, "contact"); err != nil {
+		if err := data.Form.Refused(err, "contact"); err != nil {
 			return err
 		}
 		return s.Render.Page(w, r, http.StatusUnprocessableEntity, "auth/signin.html", data)
@@ -74,7 +52,7 @@ func (s *Service) otpVerify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		data := &signinData{Form: *f, Next: f.Values["next"], Masked: Mask(f.Values["contact"]), Demo: s.Demo}
 		data.Form.Values["code"] = ""
-		if err := fieldErr(&data.Form, err, "code"); err != nil {
+		if err := data.Form.Refused(err, "code"); err != nil {
 			return err
 		}
 		return s.Render.Page(w, r, http.StatusUnprocessableEntity, "auth/signin_code.html", data)
@@ -94,7 +72,7 @@ func (s *Service) staffSignin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		data := &signinData{Form: *f, Next: f.Values["next"], Demo: s.Demo}
 		data.Form.Values["totp"] = ""
-		if err := fieldErr(&data.Form, err, "username"); err != nil {
+		if err := data.Form.Refused(err, "username"); err != nil {
 			return err
 		}
 		return s.Render.Page(w, r, http.StatusUnprocessableEntity, "auth/staff_signin.html", data)

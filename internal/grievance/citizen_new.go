@@ -214,7 +214,7 @@ func (s *Service) newPost(w http.ResponseWriter, r *http.Request) error {
 	}
 	chosen := r.MultipartForm != nil && slices.ContainsFunc(r.MultipartForm.File["photos"], func(h *multipart.FileHeader) bool { return h.Filename != "" || h.Size > 0 })
 	if ups, err := files.FromForm(r, "photos", MaxPhotos, MaxPhoto, files.Images...); err != nil {
-		if ferr := czFormErr(f, err, "photos"); ferr != nil {
+		if ferr := f.Refused(err, "photos"); ferr != nil {
 			return ferr
 		}
 	} else {
@@ -226,7 +226,7 @@ func (s *Service) newPost(w http.ResponseWriter, r *http.Request) error {
 			http.Redirect(w, r, "/grievances/g/"+url.PathEscape(g.Ref)+"?filed=1", http.StatusSeeOther)
 			return nil
 		}
-		if ferr := czFormErr(f, err, "description"); ferr != nil {
+		if ferr := f.Refused(err, "description"); ferr != nil {
 			return ferr
 		}
 	} else {

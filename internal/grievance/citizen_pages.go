@@ -195,7 +195,7 @@ func (s *Service) actPost(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/grievances/g/"+url.PathEscape(rec.Ref)+"?done="+action+"#updates", http.StatusSeeOther)
 		return nil
 	}
-	if err := czFormErr(f, err, action); err != nil {
+	if err := f.Refused(err, action); err != nil {
 		return err
 	}
 	status := web.AsError(err).Status

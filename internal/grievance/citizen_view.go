@@ -173,27 +173,6 @@ func (s *Service) districtOpts(ctx context.Context, lang string) ([]opt, []geo.D
 	return out, ds, nil
 }
 
-// czFormErr puts a refusal on the form under field (or the fields the
-// error names); errors that are not the person's to fix are returned.
-func czFormErr(f *web.Form, err error, field string) error {
-	var e *web.Error
-	if !errors.As(err, &e) {
-		return err
-	}
-	switch e.Status {
-	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests:
-	default:
-		return err
-	}
-	if !e.Fields.Empty() {
-		f.Errors = e.Fields
-		return nil
-	}
-	f.Errors = &web.Fields{}
-	f.Errors.Add(field, e.Key, e.Args...)
-	return nil
-}
-
 // refOf reads the {ref} path value; an empty or absurd one is a 404.
 func refOf(r *http.Request) (string, error) {
 	ref := strings.TrimSpace(r.PathValue("ref"))

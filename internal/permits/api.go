@@ -443,7 +443,7 @@ func (s *Service) rulesPost(w http.ResponseWriter, r *http.Request) error {
 		SponsorRequired: v["sponsor_required"] == "1", GSTRequired: v["gst_required"] == "1", Purposes: r.PostForm["purposes"],
 		MaxExtensions: atoi("max_extensions"), ExtensionFeePaise: ext, RenewMinDays: atoi("renew_min_days"), EffectiveFrom: v["effective_from"]}
 	if _, err := s.ChangeRules(r.Context(), in); err != nil {
-		if err := formErr(f, err, "code"); err != nil {
+		if err := f.Refused(err, "code"); err != nil {
 			return err
 		}
 		return s.renderRules(w, r, http.StatusUnprocessableEntity, f)

@@ -371,7 +371,7 @@ func (s *Service) officeActPost(w http.ResponseWriter, r *http.Request) error {
 	f := web.NewForm(r, "action", "version", "comment")
 	version, _ := strconv.Atoi(f.Values["version"])
 	if _, err := s.Act(r.Context(), me(r), id, OfficeAct{Action: f.Values["action"], Version: version, Comment: f.Values["comment"]}); err != nil {
-		if err := formErr(f, err, "comment"); err != nil {
+		if err := f.Refused(err, "comment"); err != nil {
 			return err
 		}
 		return s.renderOfficeCase(w, r, http.StatusUnprocessableEntity, id, f)

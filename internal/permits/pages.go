@@ -30,27 +30,6 @@ func pathID(r *http.Request, name string) (int64, error) {
 
 func me(r *http.Request) *auth.Principal { return auth.PrincipalOf(r) }
 
-// formErr puts a service's refusal on the form; errors that are not about
-// the input (404, 5xx) pass through.
-func formErr(f *web.Form, err error, field string) error {
-	var e *web.Error
-	if !errors.As(err, &e) {
-		return err
-	}
-	switch e.Status {
-	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests:
-	default:
-		return err
-	}
-	if !e.Fields.Empty() {
-		f.Errors = e.Fields
-		return nil
-	}
-	f.Errors = &web.Fields{}
-	f.Errors.Add(field, e.Key, e.Args...)
-	return nil
-}
-
 // once runs fn in one transaction with the request's idempotency key (the
 // Idempotency-Key header or the form's hidden field): a repeat gets the
 // first answer again and changes nothing.
@@ -257,7 +236,7 @@ func (s *Service) applyPost(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return nil
 	}
-	if err := formErr(f, err, "type"); err != nil {
+	if err := f.Refused(err, "type"); err != nil {
 		return err
 	}
 	d, derr := s.applyData(r, f)
@@ -392,7 +371,7 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, done string, fn fu
 	}
 	f := web.NewForm(r, "name", "gender", "birth_date", "phone", "address", "id_type", "id_number")
 	if err := fn(r.Context(), me(r).ID, id); err != nil {
-		if err := formErr(f, err, "action"); err != nil {
+		if err := f.Refused(err, "action"); err != nil {
 			return err
 		}
 		return s.renderApplication(w, r, http.StatusUnprocessableEntity, id, f)
@@ -442,7 +421,7 @@ func (s *Service) extendPost(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.Extend(r.Context(), me(r).ID, id)
 	if err != nil {
 		f := &web.Form{Values: map[string]string{}}
-		if err := formErr(f, err, "action"); err != nil {
+		if err := f.Refused(err, "action"); err != nil {
 			return err
 		}
 		return s.renderApplication(w, r, http.StatusUnprocessableEntity, id, f)
@@ -459,7 +438,7 @@ func (s *Service) payPost(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.Pay(r.Context(), me(r).ID, id)
 	if err != nil {
 		f := &web.Form{Values: map[string]string{}}
-		if err := formErr(f, err, "action"); err != nil {
+		if err := f.Refused(err, "action"); err != nil {
 			return err
 		}
 		return s.renderApplication(w, r, http.StatusUnprocessableEntity, id, f)
@@ -696,7 +675,7 @@ func (s *Service) sponsorPost(w http.ResponseWriter, r *http.Request) error {
 	_, err := s.RegisterSponsor(r.Context(), me(r).ID, SponsorInput{EPIC: f.Values["epic"], Name: f.Values["name"],
 		Locality: f.Values["locality"], DistrictID: district})
 	if err != nil {
-		if err := formErr(f, err, "epic"); err != nil {
+		if err := f.Refused(err, "epic"); err != nil {
 			return err
 		}
 		return s.renderSponsor(w, r, http.StatusUnprocessableEntity, f)
@@ -712,7 +691,7 @@ func (s *Service) sponsorAct(w http.ResponseWriter, r *http.Request, done string
 	}
 	if _, err := fn(r.Context(), me(r).ID, id); err != nil {
 		f := &web.Form{Values: map[string]string{}}
-		if err := formErr(f, err, "requests"); err != nil {
+		if err := f.Refused(err, "requests"); err != nil {
 			return err
 		}
 		return s.renderSponsor(w, r, http.StatusConflict, f)

@@ -127,7 +127,7 @@ func (s *Service) uploadPost(w http.ResponseWriter, r *http.Request) error {
 			return perr
 		}
 		f := &web.Form{Values: map[string]string{}}
-		if err := formErr(f, err, fmt.Sprintf("%s_%d", kind, mid)); err != nil {
+		if err := f.Refused(err, fmt.Sprintf("%s_%d", kind, mid)); err != nil {
 			return err
 		}
 		if fe, ok := f.Errors.Get("file"); ok {

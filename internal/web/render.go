@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"embed"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"html/template"
@@ -195,6 +196,29 @@ func (r *Renderer) StaticHandler() http.Handler {
 type Form struct {
 	Values map[string]string
 	Errors *Fields
+}
+
+// Refused puts a service's refusal of the input on the form, under the
+// fields the error names or else under field, so the page shows it where
+// the person is looking. Errors that are not about the input (401, 403,
+// 404, 5xx) are returned for their own pages.
+func (f *Form) Refused(err error, field string) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Status {
+	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusTooManyRequests:
+	default:
+		return err
+	}
+	if !e.Fields.Empty() {
+		f.Errors = e.Fields
+		return nil
+	}
+	f.Errors = &Fields{}
+	f.Errors.Add(field, e.Key, e.Args...)
+	return nil
 }
 
 // FormOf lets page data embed Form.

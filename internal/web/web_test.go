@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -137,6 +138,24 @@ func TestFormatErrorsByPrefix(t *testing.T) {
 		h.ServeHTTP(w, r)
 		if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.want) {
 			t.Errorf("%s: %d %s", tc.path, w.Code, w.Body)
+		}
+	}
+}
+
+func TestFormRefused(t *testing.T) {
+	f := &Form{Values: map[string]string{}}
+	if err := f.Refused(Conflict("x.taken"), "name"); err != nil || !f.Errors.Has("name") {
+		t.Fatalf("a refusal goes by the field: %v %+v", err, f.Errors)
+	}
+	fields := &Fields{}
+	fields.Add("email", "x.bad")
+	f = &Form{Values: map[string]string{}}
+	if err := f.Refused(Invalid(fields), "name"); err != nil || !f.Errors.Has("email") || f.Errors.Has("name") {
+		t.Fatalf("field errors keep their fields: %v %+v", err, f.Errors)
+	}
+	for _, err := range []error{NotFound(), Forbidden(), errors.New("disk")} {
+		if got := (&Form{}).Refused(err, "name"); got != err {
+			t.Errorf("%v is not about the input but was put on the form", err)
 		}
 	}
 }
