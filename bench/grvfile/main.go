@@ -40,7 +40,6 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -55,6 +54,7 @@ import (
 	"syscall"
 	"time"
 
+	"mizogov/bench/internal/benchdb"
 	"mizogov/internal/app"
 	"mizogov/internal/config"
 	"mizogov/internal/db"
@@ -143,7 +143,7 @@ func run(o opts) error {
 	if o.dbURL != "" {
 		cfg.DB = o.dbURL
 		if o.addr == "" {
-			u, cleanup, err := freshSchema(o.dbURL)
+			u, cleanup, err := benchdb.FreshSchema(o.dbURL, "grvfile")
 			if err != nil {
 				return err
 			}
@@ -189,7 +189,7 @@ func run(o opts) error {
 	}
 
 	if o.raw > 0 && !cfg.IsPostgres() {
-		perSec, err := rawInserts(filepath.Join(cfg.DataDir, "raw.db"), o.raw)
+		perSec, err := benchdb.RawInserts(filepath.Join(cfg.DataDir, "raw.db"), o.raw, 200)
 		if err != nil {
 			return err
 		}
@@ -343,57 +343,6 @@ func (s *server) kill() {
 	s.cmd.Process.Kill() // SIGKILL: no shutdown, no flush
 	s.cmd.Wait()
 	s.cmd = nil
-}
-
-// freshSchema makes a schema of its own in the PostgreSQL database.
-func freshSchema(base string) (string, func(), error) {
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, err
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "grvfile_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		return "", nil, err
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), func() { admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); admin.Close() }, nil
-}
-
-// rawInserts times one-row write transactions on a SQLite file beside the database.
-func rawInserts(path string, n int) (float64, error) {
-	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
-	if err != nil {
-		return 0, err
-	}
-	defer d.Close()
-	d.SetMaxOpenConns(1)
-	if _, err := d.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at INTEGER NOT NULL)`); err != nil {
-		return 0, err
-	}
-	body := strings.Repeat("x", 200)
-	start := time.Now()
-	for i := range n {
-		tx, err := d.Begin()
-		if err != nil {
-			return 0, err
-		}
-		if _, err := tx.Exec(`INSERT INTO t (body, at) VALUES ($1, $2)`, body, i); err != nil {
-			return 0, err
-		}
-		if err := tx.Commit(); err != nil {
-			return 0, err
-		}
-	}
-	return float64(n) / time.Since(start).Seconds(), nil
 }
 
 func warm(c *http.Client, base string, conc int) {

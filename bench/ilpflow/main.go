@@ -18,7 +18,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -41,6 +40,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mizogov/bench/internal/benchdb"
 	"mizogov/internal/app"
 	"mizogov/internal/auth"
 	"mizogov/internal/config"
@@ -84,7 +84,7 @@ func run(workers int, dur time.Duration, dbURL string, gate bool, addr string) e
 	defer os.RemoveAll(dir)
 	if dbURL != "" {
 		// A schema of its own, dropped at the end.
-		u, drop, err := freshSchema(dbURL)
+		u, drop, err := benchdb.FreshSchema(dbURL, "ilpflow")
 		if err != nil {
 			return err
 		}
@@ -407,25 +407,4 @@ func photo() []byte {
 	var buf bytes.Buffer
 	png.Encode(&buf, img)
 	return buf.Bytes()
-}
-
-// freshSchema makes a schema for one run and returns a URL that uses it.
-func freshSchema(base string) (string, func(), error) {
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, err
-	}
-	schema := fmt.Sprintf("ilpflow_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		return "", nil, err
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), func() { admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); admin.Close() }, nil
 }

@@ -26,7 +26,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -36,7 +35,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -50,6 +48,7 @@ import (
 	"syscall"
 	"time"
 
+	"mizogov/bench/internal/benchdb"
 	"mizogov/internal/app"
 	"mizogov/internal/config"
 	"mizogov/internal/db"
@@ -125,7 +124,7 @@ func run(dbURL, dir string, nPatients, places, conc, rate, nodes int) error {
 	env := []string{"OPDSURGE_SERVE=1"}
 	var dataDir string
 	if dbURL != "" {
-		u, cleanup, err := freshSchema(dbURL)
+		u, cleanup, err := benchdb.FreshSchema(dbURL, "opdsurge")
 		if err != nil {
 			return err
 		}
@@ -176,7 +175,8 @@ func run(dbURL, dir string, nPatients, places, conc, rate, nodes int) error {
 
 	var raw float64
 	if dbURL == "" {
-		n, perSec, err := rawInserts(filepath.Join(dataDir, "raw.db"), 3000)
+		n := 3000
+		perSec, err := benchdb.RawInserts(filepath.Join(dataDir, "raw.db"), n, 90)
 		if err != nil {
 			return err
 		}
@@ -255,29 +255,6 @@ func dbName(u string) string {
 		return "SQLite"
 	}
 	return "PostgreSQL"
-}
-
-// freshSchema makes a schema of its own in the PostgreSQL database.
-func freshSchema(base string) (string, func(), error) {
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, err
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "opdsurge_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		return "", nil, err
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), func() { admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); admin.Close() }, nil
 }
 
 // seed makes two sessions tomorrow (Medicine and Surgery of Aizawl Civil
@@ -360,34 +337,6 @@ func warm(c *http.Client, bases []string, conc int) {
 		}()
 	}
 	wg.Wait()
-}
-
-// rawInserts measures one-row write transactions on a SQLite file beside the database.
-func rawInserts(path string, n int) (int, float64, error) {
-	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer d.Close()
-	d.SetMaxOpenConns(1)
-	if _, err := d.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL, at INTEGER NOT NULL)`); err != nil {
-		return 0, 0, err
-	}
-	body := strings.Repeat("x", 90)
-	start := time.Now()
-	for i := range n {
-		tx, err := d.Begin()
-		if err != nil {
-			return 0, 0, err
-		}
-		if _, err := tx.Exec(`INSERT INTO t (body, at) VALUES ($1, $2)`, body, i); err != nil {
-			return 0, 0, err
-		}
-		if err := tx.Commit(); err != nil {
-			return 0, 0, err
-		}
-	}
-	return n, float64(n) / time.Since(start).Seconds(), nil
 }
 
 type result struct {
