@@ -36,16 +36,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,7 +51,7 @@ import (
 	"syscall"
 	"time"
 
-	"mizogov/bench/internal/benchdb"
+	"mizogov/bench/internal/benchkit"
 	"mizogov/internal/app"
 	"mizogov/internal/config"
 	"mizogov/internal/db"
@@ -65,7 +62,11 @@ const category = "bench_pothole"
 
 func main() {
 	if os.Getenv("GRVFILE_SERVE") != "" {
-		if err := serve(); err != nil {
+		if err := benchkit.ServeChild("GRVFILE", func(a *app.App) {
+			if n, err := strconv.Atoi(os.Getenv("GRVFILE_MAXBATCH")); err == nil {
+				a.DB.Group().SetMaxBatch(n)
+			}
+		}); err != nil {
 			fmt.Fprintln(os.Stderr, "server:", err)
 			os.Exit(1)
 		}
@@ -97,38 +98,6 @@ type opts struct {
 	batch                      int
 }
 
-// serve is the child: the real platform.
-func serve() error {
-	cfg := config.Defaults()
-	cfg.Addr = os.Getenv("GRVFILE_ADDR")
-	cfg.DataDir = os.Getenv("GRVFILE_DATA")
-	cfg.DB = os.Getenv("GRVFILE_DB")
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	a, err := app.Open(ctx, cfg, app.Options{Log: log})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if n, err := strconv.Atoi(os.Getenv("GRVFILE_MAXBATCH")); err == nil {
-		a.DB.Group().SetMaxBatch(n)
-	}
-	if p := os.Getenv("GRVFILE_CPUPROFILE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			return err
-		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	return a.Serve(ctx, ln)
-}
-
 type citizen struct {
 	token string
 	id    int64
@@ -143,7 +112,7 @@ func run(o opts) error {
 	if o.dbURL != "" {
 		cfg.DB = o.dbURL
 		if o.addr == "" {
-			u, cleanup, err := benchdb.FreshSchema(o.dbURL, "grvfile")
+			u, cleanup, err := benchkit.FreshSchema(o.dbURL, "grvfile")
 			if err != nil {
 				return err
 			}
@@ -189,7 +158,7 @@ func run(o opts) error {
 	}
 
 	if o.raw > 0 && !cfg.IsPostgres() {
-		perSec, err := benchdb.RawInserts(filepath.Join(cfg.DataDir, "raw.db"), o.raw, 200)
+		perSec, err := benchkit.RawInserts(filepath.Join(cfg.DataDir, "raw.db"), o.raw, 200)
 		if err != nil {
 			return err
 		}
@@ -198,8 +167,8 @@ func run(o opts) error {
 	}
 
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}
-	warm(client, base, o.conc)
-	w0 := writerStats(client, base)
+	benchkit.Warm(client, []string{base}, "/readyz", o.conc)
+	w0 := benchkit.Metrics(client, []string{base}, groupMetrics)
 	cpu0, self0 := srv.cpu(), selfCPU()
 	var kill func()
 	if o.crash && srv != nil {
@@ -209,7 +178,7 @@ func run(o opts) error {
 	res := load(client, base, cat, district, people, o.conc, o.dur, kill)
 	res.print()
 	if kill == nil {
-		printWriter(w0, writerStats(client, base))
+		printWriter(benchkit.WriterBetween(w0, benchkit.Metrics(client, []string{base}, groupMetrics), groupMetrics, "calls_total"))
 		if filed := float64(len(res.acked)); filed > 0 && srv != nil {
 			fmt.Printf("   CPU per filing: server %.0f µs, this load generator %.0f µs (so the machine's other load does not blur the comparison)\n",
 				(srv.cpu()-cpu0).Seconds()/filed*1e6, (selfCPU()-self0).Seconds()/filed*1e6)
@@ -345,21 +314,6 @@ func (s *server) kill() {
 	s.cmd = nil
 }
 
-func warm(c *http.Client, base string, conc int) {
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if r, err := c.Get(base + "/readyz"); err == nil {
-				io.Copy(io.Discard, r.Body)
-				r.Body.Close()
-			}
-		}()
-	}
-	wg.Wait()
-}
-
 type result struct {
 	mu      sync.Mutex
 	lat     []time.Duration
@@ -466,36 +420,16 @@ func post(c *http.Client, base, token, key, body string) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-// writerStats reads the group-commit writer's counters from /metrics.
-func writerStats(c *http.Client, base string) map[string]float64 {
-	out := map[string]float64{}
-	r, err := c.Get(base + "/metrics")
-	if err != nil {
-		return out
-	}
-	defer r.Body.Close()
-	body, _ := io.ReadAll(r.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		name, val, ok := strings.Cut(line, " ")
-		if ok && strings.HasPrefix(name, "mizogov_db_group_") {
-			var f float64
-			fmt.Sscan(val, &f)
-			out[name] = f
-		}
-	}
-	return out
-}
+// groupMetrics names the group-commit writer's counters in /metrics.
+const groupMetrics = "mizogov_db_group_"
 
-func printWriter(before, after map[string]float64) {
-	batches := after["mizogov_db_group_batches_total"] - before["mizogov_db_group_batches_total"]
-	calls := after["mizogov_db_group_calls_total"] - before["mizogov_db_group_calls_total"]
-	busy := after["mizogov_db_group_busy_seconds_total"] - before["mizogov_db_group_busy_seconds_total"]
-	if batches == 0 {
+func printWriter(w benchkit.Writer) {
+	if w.Batches == 0 {
 		fmt.Println("   group-commit writer: no batches (-batch 0 turns it off; or /metrics is not reachable from here)")
 		return
 	}
 	fmt.Printf("   group-commit writer: %.0f filings in %.0f transactions (%.1f per commit, largest %.0f), busy %.2fs = %.0f µs per filing\n",
-		calls, batches, calls/batches, after["mizogov_db_group_largest_batch"], busy, busy/calls*1e6)
+		w.Calls, w.Batches, w.Calls/w.Batches, w.Largest, w.Busy, w.Busy/w.Calls*1e6)
 }
 
 // verify checks that every acknowledged reference is stored, for its

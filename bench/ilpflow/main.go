@@ -40,7 +40,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mizogov/bench/internal/benchdb"
+	"mizogov/bench/internal/benchkit"
 	"mizogov/internal/app"
 	"mizogov/internal/auth"
 	"mizogov/internal/config"
@@ -84,7 +84,7 @@ func run(workers int, dur time.Duration, dbURL string, gate bool, addr string) e
 	defer os.RemoveAll(dir)
 	if dbURL != "" {
 		// A schema of its own, dropped at the end.
-		u, drop, err := benchdb.FreshSchema(dbURL, "ilpflow")
+		u, drop, err := benchkit.FreshSchema(dbURL, "ilpflow")
 		if err != nil {
 			return err
 		}

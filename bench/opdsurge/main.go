@@ -32,23 +32,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"mizogov/bench/internal/benchdb"
+	"mizogov/bench/internal/benchkit"
 	"mizogov/internal/app"
 	"mizogov/internal/config"
 	"mizogov/internal/db"
@@ -57,7 +53,7 @@ import (
 
 func main() {
 	if os.Getenv("OPDSURGE_SERVE") != "" {
-		if err := serve(); err != nil {
+		if err := benchkit.ServeChild("OPDSURGE", nil); err != nil {
 			fmt.Fprintln(os.Stderr, "server:", err)
 			os.Exit(1)
 		}
@@ -84,35 +80,6 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-// serve is the child: the real platform on the given database and address.
-func serve() error {
-	cfg := config.Defaults()
-	cfg.Addr = os.Getenv("OPDSURGE_ADDR")
-	cfg.DataDir = os.Getenv("OPDSURGE_DATA")
-	cfg.DB = os.Getenv("OPDSURGE_DB")
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	a, err := app.Open(ctx, cfg, app.Options{Log: log})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if p := os.Getenv("OPDSURGE_CPUPROFILE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			return err
-		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	return a.Serve(ctx, ln)
-}
-
 type patient struct {
 	token string
 	id    int64
@@ -124,7 +91,7 @@ func run(dbURL, dir string, nPatients, places, conc, rate, nodes int) error {
 	env := []string{"OPDSURGE_SERVE=1"}
 	var dataDir string
 	if dbURL != "" {
-		u, cleanup, err := benchdb.FreshSchema(dbURL, "opdsurge")
+		u, cleanup, err := benchkit.FreshSchema(dbURL, "opdsurge")
 		if err != nil {
 			return err
 		}
@@ -176,7 +143,7 @@ func run(dbURL, dir string, nPatients, places, conc, rate, nodes int) error {
 	var raw float64
 	if dbURL == "" {
 		n := 3000
-		perSec, err := benchdb.RawInserts(filepath.Join(dataDir, "raw.db"), n, 90)
+		perSec, err := benchkit.RawInserts(filepath.Join(dataDir, "raw.db"), n, 90)
 		if err != nil {
 			return err
 		}
@@ -187,13 +154,13 @@ func run(dbURL, dir string, nPatients, places, conc, rate, nodes int) error {
 
 	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}
 	// Warm the connections and the server (one GET each), not counted.
-	warm(client, bases, conc)
+	benchkit.Warm(client, bases, "/api/v1/opd/hospitals", conc)
 
 	fmt.Printf("\n1. burst: %d booking requests at once, %d connections, closed loop\n", nPatients, conc)
-	w0 := writerStats(bases)
+	w0 := benchkit.Metrics(client, bases, bookingMetrics)
 	res := burst(client, bases, sessions[0], people, conc)
 	res.print()
-	printWriter(w0, writerStats(bases))
+	printWriter(benchkit.WriterBetween(w0, benchkit.Metrics(client, bases, bookingMetrics), bookingMetrics, "requests_total"))
 	if raw > 0 {
 		fmt.Printf("   ratio: %.2f booking requests answered per raw single-row insert\n", res.perSec()/raw)
 	}
@@ -202,10 +169,10 @@ func run(dbURL, dir string, nPatients, places, conc, rate, nodes int) error {
 	}
 	if rate > 0 {
 		fmt.Printf("\n2. fixed rate: %d booking requests/s for %.1fs (open loop, latency from the moment each was due)\n", rate, float64(nPatients)/float64(rate))
-		w0 := writerStats(bases)
+		w0 := benchkit.Metrics(client, bases, bookingMetrics)
 		res := fixedRate(client, bases, sessions[1], people, rate)
 		res.print()
-		printWriter(w0, writerStats(bases))
+		printWriter(benchkit.WriterBetween(w0, benchkit.Metrics(client, bases, bookingMetrics), bookingMetrics, "requests_total"))
 		if err := verify(ctx, cfg, sessions[1], places, res); err != nil {
 			return err
 		}
@@ -213,41 +180,15 @@ func run(dbURL, dir string, nPatients, places, conc, rate, nodes int) error {
 	return nil
 }
 
-// writerStats adds up the booking writers' counters from each node's /metrics.
-func writerStats(bases []string) map[string]float64 {
-	out := map[string]float64{}
-	for _, b := range bases {
-		r, err := http.Get(b + "/metrics")
-		if err != nil {
-			continue
-		}
-		body, _ := io.ReadAll(r.Body)
-		r.Body.Close()
-		for _, line := range strings.Split(string(body), "\n") {
-			name, val, ok := strings.Cut(line, " ")
-			if ok && strings.HasPrefix(name, "mizogov_opd_booking_") {
-				var f float64
-				fmt.Sscan(val, &f)
-				if strings.HasSuffix(name, "largest_batch") {
-					out[name] = max(out[name], f)
-				} else {
-					out[name] += f
-				}
-			}
-		}
-	}
-	return out
-}
+// bookingMetrics names the booking writers' counters in /metrics.
+const bookingMetrics = "mizogov_opd_booking_"
 
-func printWriter(before, after map[string]float64) {
-	batches := after["mizogov_opd_booking_batches_total"] - before["mizogov_opd_booking_batches_total"]
-	reqs := after["mizogov_opd_booking_requests_total"] - before["mizogov_opd_booking_requests_total"]
-	busy := after["mizogov_opd_booking_busy_seconds_total"] - before["mizogov_opd_booking_busy_seconds_total"]
-	if batches == 0 {
+func printWriter(w benchkit.Writer) {
+	if w.Batches == 0 {
 		return
 	}
 	fmt.Printf("   booking writer: %.0f requests in %.0f transactions (%.1f per commit, largest %.0f), busy %.2fs = %.0f µs per request\n",
-		reqs, batches, reqs/batches, after["mizogov_opd_booking_largest_batch"], busy, busy/reqs*1e6)
+		w.Calls, w.Batches, w.Calls/w.Batches, w.Largest, w.Busy, w.Busy/w.Calls*1e6)
 }
 
 func dbName(u string) string {
@@ -322,21 +263,6 @@ func waitReady(base string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("%s did not become ready", base)
-}
-
-func warm(c *http.Client, bases []string, conc int) {
-	var wg sync.WaitGroup
-	for i := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if r, err := c.Get(bases[i%len(bases)] + "/api/v1/opd/hospitals"); err == nil {
-				io.Copy(io.Discard, r.Body)
-				r.Body.Close()
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 type result struct {

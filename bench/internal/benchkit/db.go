@@ -1,7 +1,8 @@
-// Package benchdb holds what the load commands under bench/ share about
-// databases: a PostgreSQL schema of their own for one run, and the raw
-// SQLite single-row insert rate that their figures are compared with.
-package benchdb
+// Package benchkit holds what the load commands under bench/ share: a
+// PostgreSQL schema of their own for one run, the raw SQLite single-row
+// insert rate their figures are compared with, the server they start as a
+// child process, and the writer figures they read from its /metrics.
+package benchkit
 
 import (
 	"crypto/rand"
