@@ -150,18 +150,24 @@ func (s *Service) o311Person(ctx context.Context, tx *db.Tx, phone, email, name,
 	return id, err
 }
 
+// o311PostStart does what every Open311 POST does first: read the form,
+// check the api_key (its client name comes back) and the jurisdiction.
+func (s *Service) o311PostStart(r *http.Request) (format, client string, err error) {
+	_, format = o311Format(r.URL.Path)
+	if err := o311ParseForm(r); err != nil {
+		return "", "", err
+	}
+	if client, err = s.o311Key(r); err != nil {
+		return "", "", err
+	}
+	return format, client, o311Jurisdiction(r)
+}
+
 // o311Post answers POST /open311/v2/requests.{xml,json}: files a grievance
 // through Service.File, at once ("realtime").
 func (s *Service) o311Post(w http.ResponseWriter, r *http.Request) error {
-	_, format := o311Format(r.URL.Path)
-	if err := o311ParseForm(r); err != nil {
-		return err
-	}
-	client, err := s.o311Key(r)
+	format, client, err := s.o311PostStart(r)
 	if err != nil {
-		return err
-	}
-	if err := o311Jurisdiction(r); err != nil {
 		return err
 	}
 	ctx := r.Context()

@@ -153,15 +153,8 @@ func (s *Service) o311ListUpdates(w http.ResponseWriter, r *http.Request) error 
 // are never taken from a client: any other status is refused. Each
 // update_id is recorded, so a retried POST returns the first answer.
 func (s *Service) o311PostUpdate(w http.ResponseWriter, r *http.Request) error {
-	_, format := o311Format(r.URL.Path)
-	if err := o311ParseForm(r); err != nil {
-		return err
-	}
-	client, err := s.o311Key(r)
+	format, client, err := s.o311PostStart(r)
 	if err != nil {
-		return err
-	}
-	if err := o311Jurisdiction(r); err != nil {
 		return err
 	}
 	f := r.PostForm
