@@ -5,40 +5,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"mizogov/internal/app"
+	"mizogov/internal/app/apptest"
 	"mizogov/internal/audit"
 	"mizogov/internal/config"
 	"mizogov/internal/db"
 )
 
-// TestMain runs this test binary as a mizogov server when the crash test
-// re-executes it (GRV_CRASH_DATA set), so that the test can kill -9 it.
+// TestMain lets the crash test re-execute this binary as a server.
 func TestMain(m *testing.M) {
-	if dir := os.Getenv("GRV_CRASH_DATA"); dir != "" {
-		cfg := config.Defaults()
-		cfg.DataDir, cfg.Addr = dir, os.Getenv("GRV_CRASH_ADDR")
-		ctx := context.Background()
-		a, err := app.Open(ctx, cfg, app.Options{})
-		if err == nil {
-			var ln net.Listener
-			if ln, err = net.Listen("tcp", cfg.Addr); err == nil {
-				err = a.Serve(ctx, ln)
-			}
-		}
-		fmt.Fprintln(os.Stderr, "crash test server:", err)
-		os.Exit(1)
-	}
+	apptest.ServeIfChild()
 	os.Exit(m.Run())
 }
 
@@ -73,33 +56,6 @@ func TestCrashKeepsAcknowledgedFilings(t *testing.T) {
 	}
 	a.Close()
 
-	start := func() (string, *exec.Cmd) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "GRV_CRASH_DATA="+dir, "GRV_CRASH_ADDR="+addr)
-		cmd.Stderr = io.Discard
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		base := "http://" + addr
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if r, err := http.Get(base + "/readyz"); err == nil {
-				r.Body.Close()
-				if r.StatusCode == http.StatusOK {
-					return base, cmd
-				}
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("server did not start")
-			}
-		}
-	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	file := func(base string, f crashFiling) (int, string, error) {
 		body := fmt.Sprintf(`{"category":%q,"description":"Broken culvert, key %s","district_id":%d}`, cat, f.key, district)
@@ -117,7 +73,8 @@ func TestCrashKeepsAcknowledgedFilings(t *testing.T) {
 		return resp.StatusCode, out.Ref, nil
 	}
 
-	base, cmd := start()
+	srv := apptest.StartChild(t, dir)
+	base := srv.Base
 	var mu sync.Mutex
 	acked := map[string]crashFiling{} // ref → filing
 	var unanswered []crashFiling
@@ -158,16 +115,16 @@ func TestCrashKeepsAcknowledgedFilings(t *testing.T) {
 			break
 		}
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	srv.Kill()
 	close(stop)
 	wg.Wait()
 	if len(acked) < 50 {
 		t.Fatalf("only %d filings acknowledged before the kill", len(acked))
 	}
 
-	base, cmd = start()
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	srv = apptest.StartChild(t, dir)
+	base = srv.Base
+	defer srv.Stop()
 	d, err := db.Open(ctx, db.Options{Path: cfg.SQLitePath()})
 	if err != nil {
 		t.Fatal(err)

@@ -9,41 +9,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"mizogov/internal/app"
+	"mizogov/internal/app/apptest"
 	"mizogov/internal/audit"
 	"mizogov/internal/config"
 	"mizogov/internal/db"
 	"mizogov/internal/opd"
 )
 
-// TestMain runs this test binary as a mizogov server when the crash test
-// re-executes it (OPD_CRASH_DATA set), so that the test can kill -9 it.
+// TestMain lets the crash test re-execute this binary as a server.
 func TestMain(m *testing.M) {
-	if dir := os.Getenv("OPD_CRASH_DATA"); dir != "" {
-		cfg := config.Defaults()
-		cfg.DataDir, cfg.Addr = dir, os.Getenv("OPD_CRASH_ADDR")
-		ctx := context.Background()
-		a, err := app.Open(ctx, cfg, app.Options{})
-		if err == nil {
-			var ln net.Listener
-			if ln, err = net.Listen("tcp", cfg.Addr); err == nil {
-				err = a.Serve(ctx, ln)
-			}
-		}
-		fmt.Fprintln(os.Stderr, "crash test server:", err)
-		os.Exit(1)
-	}
+	apptest.ServeIfChild()
 	os.Exit(m.Run())
 }
 
@@ -146,7 +130,7 @@ func TestCrashKeepsAcknowledgedBookings(t *testing.T) {
 	}
 
 	// Surge, and kill -9 once some bookings were acknowledged.
-	srv := startCrashServer(t, dir)
+	srv := apptest.StartChild(t, dir)
 	var next atomic.Int64
 	var killed atomic.Bool
 	var wg sync.WaitGroup
@@ -159,7 +143,7 @@ func TestCrashKeepsAcknowledgedBookings(t *testing.T) {
 				if i >= patients || killed.Load() {
 					return
 				}
-				if _, err := book(srv.base, i); err != nil {
+				if _, err := book(srv.Base, i); err != nil {
 					mu.Lock()
 					unanswered[i] = true
 					mu.Unlock()
@@ -177,9 +161,8 @@ func TestCrashKeepsAcknowledgedBookings(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	srv.cmd.Process.Signal(syscall.SIGKILL)
+	srv.Kill()
 	killed.Store(true)
-	srv.cmd.Wait()
 	wg.Wait()
 	mu.Lock()
 	ackedBefore := len(acked)
@@ -190,8 +173,8 @@ func TestCrashKeepsAcknowledgedBookings(t *testing.T) {
 	t.Logf("killed after %d acknowledged bookings, %d requests unanswered, answers %v", ackedBefore, len(unanswered), statuses)
 
 	// Restart: everything acknowledged is there, exactly as told.
-	srv = startCrashServer(t, dir)
-	defer srv.stop()
+	srv = apptest.StartChild(t, dir)
+	defer srv.Stop()
 	d, err := db.Open(ctx, db.Options{Path: filepath.Join(dir, "mizogov.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +223,7 @@ func TestCrashKeepsAcknowledgedBookings(t *testing.T) {
 	// The requests that got no answer are retried with their keys: each is
 	// either replayed (it had committed) or made now; nobody holds two places.
 	for i := range unanswered {
-		if _, err := book(srv.base, i); err != nil {
+		if _, err := book(srv.Base, i); err != nil {
 			t.Fatalf("retry: %v", err)
 		}
 	}
@@ -255,7 +238,7 @@ func TestCrashKeepsAcknowledgedBookings(t *testing.T) {
 				if i >= patients {
 					return
 				}
-				if _, err := book(srv.base, i); err != nil {
+				if _, err := book(srv.Base, i); err != nil {
 					t.Errorf("after restart: %v", err)
 					return
 				}
@@ -275,50 +258,4 @@ func TestCrashKeepsAcknowledgedBookings(t *testing.T) {
 	if _, err := audit.Verify(ctx, d); err != nil {
 		t.Fatalf("audit chain: %v", err)
 	}
-}
-
-type crashServer struct {
-	cmd  *exec.Cmd
-	base string
-}
-
-func (s *crashServer) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-	}
-}
-
-func startCrashServer(t *testing.T, dir string) *crashServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "OPD_CRASH_DATA="+dir, "OPD_CRASH_ADDR="+addr)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &crashServer{cmd: cmd, base: "http://" + addr}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if r, err := http.Get(s.base + "/readyz"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return s
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.cmd.Process.Kill()
-	t.Fatal("the server did not start")
-	return nil
 }
